@@ -1,0 +1,186 @@
+"""Command line: run the bot, manage feeds, poll, list and classify items without Telegram."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, load_settings
+
+FEED_ERRORS = {
+    "bad_url": "not an http(s) URL",
+    "bad_lang": "language must be one of kk, ru, en",
+    "duplicate": "already added",
+    "no_such_feed": "no such feed",
+    "dns": "host name not found",
+    "refused": "connection refused",
+    "timeout": "timed out",
+    "http_status": "the server answered with an error status",
+    "too_large": "the document is too large",
+    "too_many_redirects": "too many redirects",
+    "network": "network error",
+    "private_address": "the host is on a private address (ALLOW_PRIVATE_FEEDS is false)",
+    "not_a_feed": "not an RSS/Atom feed",
+    "unparseable": "the feed could not be parsed",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; argparse itself reports bad arguments with exit code 2."""
+    p = argparse.ArgumentParser(prog="python -m bot", description="Habar news digest bot")
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot (the default)")
+    feed = sub.add_parser("feed", help="manage feeds").add_subparsers(dest="feed_command")
+    add = feed.add_parser("add", help="fetch, check and add feeds")
+    add.add_argument("urls", nargs="+", metavar="URL")
+    add.add_argument("--lang", choices=["kk", "ru", "en"], help="language hint for the feed")
+    feed.add_parser("list", help="list feeds with their status")
+    rm = feed.add_parser("remove", help="remove a feed (its items stay)")
+    rm.add_argument("id", metavar="ID")
+    poll = sub.add_parser("poll", help="poll feeds")
+    poll.add_argument("--once", action="store_true", required=True, help="poll every feed now")
+    items = sub.add_parser("items", help="stored items, newest first")
+    items.add_argument("--limit", type=_positive, default=20)
+    items.add_argument("--json", action="store_true", help="one JSON object per line")
+    sub.add_parser("classify", help="JSON Lines on stdin -> with lang and topics on stdout")
+    return p
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m bot`; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "feed" and args.feed_command is None:
+        parser.parse_args(["feed", "--help"])
+    if args.command == "classify":
+        return classify(sys.stdin, sys.stdout)
+    try:
+        settings = load_settings()
+        if args.command in (None, "run"):
+            settings.token()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command in (None, "run"):
+        from bot.app import run
+
+        return asyncio.run(run(settings))
+    return asyncio.run(_offline(settings, args))
+
+
+async def _offline(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import open_resources
+
+    async with open_resources(settings) as res:
+        if args.command == "feed":
+            return await _feed(res, args)
+        if args.command == "poll":
+            outcomes = await res.poller.run_once(await res.feeds.list())
+            for o in outcomes:
+                status = o.status if o.ok else f"error {o.status}: {o.detail}".rstrip(": ")
+                print(f"#{o.feed_id} {o.title or o.url}: {o.new_items} new, {status}")
+            if not outcomes:
+                print("no feeds: add one with `python -m bot feed add URL`")
+            return 0
+        return await _items(res, args)
+
+
+async def _feed(res: object, args: argparse.Namespace) -> int:
+    from bot.services.feed_admin import FeedAdminError
+
+    admin = res.feed_admin  # type: ignore[attr-defined]
+    failed = 0
+    if args.feed_command == "add":
+        for url in args.urls:
+            try:
+                added = await admin.add(url, args.lang)
+            except FeedAdminError as exc:
+                failed += 1
+                print(f"error: {url}: {_reason(exc.reason, exc.detail)}", file=sys.stderr)
+                continue
+            print(f"added #{added.feed.id} {added.feed.title or url} ({added.items} items)")
+    elif args.feed_command == "list":
+        for f in await admin.list():
+            state = "ok" if f.last_error_kind is None else f"error {f.last_error_kind}"
+            seen = (
+                f.last_success_at.isoformat(timespec="seconds") if f.last_success_at else "never"
+            )
+            print(
+                f"#{f.id} {f.title or '-'} <{f.url}> {f.item_count} items, {state}, last ok {seen}"
+            )
+    else:
+        try:
+            gone = await admin.remove(args.id)
+        except FeedAdminError as exc:
+            print(f"error: {args.id}: {_reason(exc.reason, exc.detail)}", file=sys.stderr)
+            return 1
+        print(f"removed #{gone.id} {gone.title or gone.url}")
+    return 1 if failed else 0
+
+
+def _reason(reason: str, detail: str) -> str:
+    text = FEED_ERRORS.get(reason, reason)
+    return f"{text} ({detail})" if detail and reason not in ("duplicate", "no_such_feed") else text
+
+
+async def _items(res: object, args: argparse.Namespace) -> int:
+    rows = await res.items.latest(args.limit)  # type: ignore[attr-defined]
+    for r in rows:
+        if args.json:
+            obj = {
+                "id": r.id,
+                "url": r.url,
+                "title": r.title,
+                "lang": r.lang,
+                "topics": list(r.topics),
+                "published": r.published_at.isoformat(),
+                "feed": r.source,
+                "feed_id": r.feed_id,
+            }
+            print(json.dumps(obj, ensure_ascii=False))
+        else:
+            stamp = r.published_at.strftime("%Y-%m-%d %H:%M")
+            print(f"{stamp} [{r.lang}] {r.title} <{r.url}> {','.join(r.topics) or '-'}")
+    return 0
+
+
+def classify(stdin: object, stdout: object) -> int:
+    """Read JSON Lines with title/summary; write each back with `lang` and `topics`, in order."""
+    from feeds.normalize import clean_text
+    from feeds.pipeline import classify_text
+
+    status = 0
+    for number, line in enumerate(stdin, 1):  # type: ignore[call-overload]
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("expected a JSON object")
+            title = clean_text(str(obj.get("title") or ""))
+            summary = clean_text(str(obj.get("summary") or ""))
+        except ValueError as exc:
+            print(f"error: line {number}: {exc}", file=sys.stderr)
+            obj, status = {"error": f"line {number}: {exc}"}, 1
+        else:
+            lang, topics = classify_text(title, summary)
+            obj["lang"], obj["topics"] = lang.value, sorted(topics)
+        stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")  # type: ignore[attr-defined]
+    return status

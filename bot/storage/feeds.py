@@ -1,0 +1,138 @@
+"""Feed repository: the feeds admins added, their fetch state and schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.tables import feeds, items
+
+
+class DuplicateFeed(Exception):
+    """The feed URL is already stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    """A stored feed and its fetch state."""
+
+    id: int
+    url: str
+    title: str
+    site_url: str | None
+    lang_hint: str | None
+    etag: str | None
+    last_modified: str | None
+    created_at: datetime
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_error_kind: str | None
+    last_error_detail: str | None
+    last_error_at: datetime | None
+    failure_count: int
+    next_check_at: datetime
+    item_count: int = 0
+
+    @classmethod
+    def of(cls, row: RowMapping, item_count: int = 0) -> FeedRow:
+        """Build from a row of the feeds table."""
+        return cls(**{c.name: row[c.name] for c in feeds.c}, item_count=item_count)
+
+
+class FeedRepo:
+    """Reads and writes feeds; each method is one short transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def add(
+        self, *, url: str, title: str, site_url: str | None, lang_hint: str | None, now: datetime
+    ) -> FeedRow:
+        """Store a new feed, due for polling at once; DuplicateFeed if the URL is known."""
+        values = {
+            "url": url,
+            "title": title[:500],
+            "site_url": site_url,
+            "lang_hint": lang_hint,
+            "created_at": now,
+            "next_check_at": now,
+            "failure_count": 0,
+        }
+        try:
+            async with self._engine.begin() as conn:
+                new_id = (await conn.execute(insert(feeds).values(values))).inserted_primary_key
+                row = (await conn.execute(select(feeds).where(feeds.c.id == new_id[0]))).one()
+        except IntegrityError:
+            raise DuplicateFeed(url) from None
+        return FeedRow.of(row._mapping)
+
+    async def get(self, feed_id: int) -> FeedRow | None:
+        """The feed with this id, or None."""
+        return await self._one(feeds.c.id == feed_id)
+
+    async def get_by_url(self, url: str) -> FeedRow | None:
+        """The feed with this URL, or None."""
+        return await self._one(feeds.c.url == url)
+
+    async def _one(self, where: object) -> FeedRow | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(feeds).where(where))).first()  # type: ignore[arg-type]
+        return FeedRow.of(row._mapping) if row else None
+
+    async def list(self) -> list[FeedRow]:
+        """Every feed with its stored item count, oldest first."""
+        counts = (
+            select(items.c.feed_id, func.count().label("n")).group_by(items.c.feed_id).subquery()
+        )
+        query = (
+            select(feeds, func.coalesce(counts.c.n, 0).label("item_count"))
+            .outerjoin(counts, counts.c.feed_id == feeds.c.id)
+            .order_by(feeds.c.id)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [FeedRow.of(r._mapping, r.item_count) for r in rows]
+
+    async def remove(self, feed_id: int) -> FeedRow | None:
+        """Delete a feed (its items stay); returns what was removed, or None."""
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(select(feeds).where(feeds.c.id == feed_id))).first()
+            if row is None:
+                return None
+            await conn.execute(delete(feeds).where(feeds.c.id == feed_id))
+        return FeedRow.of(row._mapping)
+
+    async def due(self, now: datetime, limit: int = 10_000) -> list[FeedRow]:
+        """Feeds whose next check time has come, most overdue first."""
+        query = (
+            select(feeds)
+            .where(feeds.c.next_check_at <= now)
+            .order_by(feeds.c.next_check_at)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [FeedRow.of(r._mapping) for r in rows]
+
+    async def record_failure(
+        self, feed_id: int, *, kind: str, detail: str, now: datetime, next_check_at: datetime
+    ) -> None:
+        """Store a classified failure and count it; the caller computed the backoff."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(feeds)
+                .where(feeds.c.id == feed_id)
+                .values(
+                    last_polled_at=now,
+                    last_error_kind=kind,
+                    last_error_detail=detail[:500],
+                    last_error_at=now,
+                    failure_count=feeds.c.failure_count + 1,
+                    next_check_at=next_check_at,
+                )
+            )

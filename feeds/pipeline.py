@@ -1,0 +1,119 @@
+"""The pure per-feed transform: raw bytes in, clean classified items out.
+
+`process_document` is top-level and works on picklable values only, so the caller can run
+it in a process pool and keep the event loop free while feedparser works.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from feeds.identity import item_key
+from feeds.language import detect
+from feeds.models import Entry, Item, Lang, ParsedFeed
+from feeds.normalize import clean_text
+from feeds.parse import parse_feed
+from feeds.topics import Taxonomy
+from feeds.urls import canonical_url
+
+MAX_TITLE = 1000
+MAX_SUMMARY = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessedFeed:
+    """A parsed feed's metadata with its entries turned into items."""
+
+    title: str
+    site_url: str | None
+    language: str | None
+    items: tuple[Item, ...]
+
+
+@lru_cache(maxsize=8)
+def taxonomy_at(path: str | None) -> Taxonomy:
+    """The taxonomy from `path` (or the packaged one), loaded once per process."""
+    return Taxonomy.load(Path(path) if path else None)
+
+
+def classify_text(
+    title: str, summary: str = "", hint: str | None = None, taxonomy_path: str | None = None
+) -> tuple[Lang, frozenset[str]]:
+    """Language and topics of already-cleaned text: the one rule items and the CLI share."""
+    lang = detect(title, summary, hint)
+    return lang, taxonomy_at(taxonomy_path).match(f"{title}\n{summary}", lang)
+
+
+def to_item(
+    entry: Entry,
+    *,
+    feed_url: str,
+    base: str,
+    hint: str | None,
+    now: datetime,
+    tax_path: str | None,
+) -> Item | None:
+    """Clean, identify and classify one entry; None when it has neither title nor link."""
+    title = clean_text(entry.title)[:MAX_TITLE]
+    summary = clean_text(entry.summary)[:MAX_SUMMARY]
+    url = canonical_url(entry.link or "", base)
+    if not title and not url:
+        return None
+    if not title:
+        title = summary[:120] or url
+    if summary == title:
+        summary = ""
+    lang, topics = classify_text(title, summary, hint, tax_path)
+    return Item(
+        key=item_key(
+            guid=entry.guid, url=url, title=title, published=entry.published, feed_url=feed_url
+        ),
+        url=url,
+        title=title,
+        summary=summary,
+        published=entry.published or now,
+        lang=lang,
+        topics=topics,
+    )
+
+
+def process_parsed(
+    parsed: ParsedFeed,
+    *,
+    feed_url: str,
+    hint: str | None,
+    now: datetime,
+    taxonomy_path: str | None = None,
+) -> ProcessedFeed:
+    """Turn a parsed feed into items; the feed's declared language is a hint only."""
+    base = parsed.link or feed_url
+    lang_hint = hint or parsed.language
+    found = (
+        to_item(e, feed_url=feed_url, base=base, hint=lang_hint, now=now, tax_path=taxonomy_path)
+        for e in parsed.entries
+    )
+    return ProcessedFeed(
+        title=clean_text(parsed.title)[:500],
+        site_url=parsed.link,
+        language=parsed.language,
+        items=tuple(i for i in found if i is not None),
+    )
+
+
+def process_document(
+    raw: bytes,
+    headers: dict[str, str],
+    *,
+    feed_url: str,
+    hint: str | None,
+    now: datetime,
+    taxonomy_path: str | None = None,
+) -> ProcessedFeed:
+    """Parse raw feed bytes and process them; raises FetchError for non-feeds."""
+    parsed = parse_feed(raw, headers, feed_url)
+    return process_parsed(
+        parsed, feed_url=feed_url, hint=hint, now=now, taxonomy_path=taxonomy_path
+    )
