@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bot", description="Habar news digest bot")
     sub = p.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot (the default)")
-    feed = sub.add_parser("feed", help="manage feeds").add_subparsers(dest="feed_command")
+    feed = sub.add_parser("feed", help="manage feeds").add_subparsers(
+        dest="feed_command", required=True, metavar="{add,list,remove}"
+    )
     add = feed.add_parser("add", help="fetch, check and add feeds")
     add.add_argument("urls", nargs="+", metavar="URL")
     add.add_argument("--lang", choices=["kk", "ru", "en"], help="language hint for the feed")
@@ -64,8 +66,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m bot`; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "feed" and args.feed_command is None:
-        parser.parse_args(["feed", "--help"])
     if args.command == "classify":
         return classify(sys.stdin, sys.stdout)
     try:

@@ -130,6 +130,8 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
     Column("attempts", Integer, nullable=False, server_default="0"),
+    # Set when Telegram refused the message for good (never retried, not counted as sent).
+    Column("error", String(300)),
     Index("ix_outbox_pending", "sent_at", "id"),
     Index("ix_outbox_chat", "chat_id"),
 )

@@ -1,0 +1,153 @@
+"""Subscribing, pausing and choosing languages, topics, schedule and interface language."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from bot.services.errors import InputError
+from bot.services.ingest import utcnow
+from bot.services.schedule import next_run, parse_schedule
+from bot.storage.subscribers import Subscriber, SubscriberRepo
+
+LANGS = ("ru", "kk", "en")
+UI_LANGS = ("ru", "kk", "en")
+ALL_WORD = "all"
+_ALIASES = {"kz": "kk", "қаз": "kk", "каз": "kk", "рус": "ru", "eng": "en"}
+
+
+def _words(args: str) -> list[str]:
+    return [w for w in re.split(r"[\s,;]+", args.strip().lower()) if w]
+
+
+def parse_choice(args: str, options: Sequence[str], error_key: str) -> frozenset[str] | None:
+    """Words from `options` or `all` -> the chosen set (None = all); InputError otherwise."""
+    words = [_ALIASES.get(w, w) for w in _words(args)]
+    bad = [w for w in words if w != ALL_WORD and w not in options]
+    if not words or bad:
+        raise InputError(error_key, bad=" ".join(bad), valid=" ".join((*options, ALL_WORD)))
+    if ALL_WORD in words or set(words) >= set(options):
+        return None
+    return frozenset(words)
+
+
+def toggle(
+    chosen: frozenset[str] | None, value: str, options: Sequence[str]
+) -> frozenset[str] | None:
+    """Flip one option; `all` selects everything; the last chosen option cannot be removed."""
+    if value == ALL_WORD:
+        return None
+    if value not in options:
+        raise InputError("bad_button")
+    current = set(options) if chosen is None else set(chosen)
+    current ^= {value}
+    if not current:
+        raise InputError("need_one")
+    return None if current >= set(options) else frozenset(current)
+
+
+class Subscriptions:
+    """The subscriber use cases behind /start, /stop, /lang, /topics, /schedule and /settings."""
+
+    def __init__(
+        self,
+        repo: SubscriberRepo,
+        *,
+        topic_slugs: Sequence[str],
+        default_tz: str,
+        backfill: timedelta,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._repo = repo
+        self.topic_slugs = tuple(topic_slugs)
+        self._tz = default_tz
+        self._backfill = backfill
+        self._clock = clock
+
+    async def get(self, chat_id: int) -> Subscriber | None:
+        """The chat's subscription, or None."""
+        return await self._repo.get(chat_id)
+
+    async def start(self, chat_id: int, ui_lang: str | None) -> tuple[Subscriber, bool]:
+        """Subscribe with defaults, or resume a paused/blocked subscription with its settings.
+
+        A first digest, new or resumed, covers at most the last BACKFILL_HOURS.
+        Returns the subscription and whether it is new.
+        """
+        now = self._clock()
+        floor = await self._repo.cursor_before(now - self._backfill)
+        sub = await self._repo.get(chat_id)
+        if sub is None:
+            sub = Subscriber(
+                chat_id=chat_id,
+                ui_lang=ui_lang if ui_lang in UI_LANGS else "ru",
+                langs=None,
+                topics=None,
+                schedule="daily",
+                times=("09:00",),
+                timezone=self._tz,
+                status="active",
+                cursor_item_id=floor,
+                next_digest_at=next_run("daily", ("09:00",), self._tz, now),
+                created_at=now,
+            )
+            return await self._repo.create(sub, now), True
+        resumed = sub.but(
+            status="active",
+            cursor_item_id=max(sub.cursor_item_id, floor),
+            next_digest_at=next_run(sub.schedule, sub.times, sub.timezone, now),
+        )
+        return await self._repo.save(resumed, now), False
+
+    async def stop(self, chat_id: int) -> Subscriber:
+        """Pause deliveries; settings are kept."""
+        sub = await self._require(chat_id)
+        return await self._repo.save(sub.but(status="paused"), self._clock())
+
+    async def set_languages(self, chat_id: int, args: str) -> Subscriber:
+        """Choose item languages from `ru kk en all`."""
+        langs = parse_choice(args, LANGS, "bad_lang")
+        return await self._update(chat_id, langs=langs)
+
+    async def toggle_language(self, chat_id: int, value: str) -> Subscriber:
+        """Flip one language (a keyboard tap)."""
+        sub = await self._require(chat_id)
+        return await self._update(chat_id, langs=toggle(sub.langs, value, LANGS))
+
+    async def set_topics(self, chat_id: int, args: str) -> Subscriber:
+        """Choose topics by slug, or `all`."""
+        topics = parse_choice(args, self.topic_slugs, "bad_topic")
+        return await self._update(chat_id, topics=topics)
+
+    async def toggle_topic(self, chat_id: int, value: str) -> Subscriber:
+        """Flip one topic (a keyboard tap)."""
+        sub = await self._require(chat_id)
+        return await self._update(chat_id, topics=toggle(sub.topics, value, self.topic_slugs))
+
+    async def set_schedule(self, chat_id: int, args: str) -> Subscriber:
+        """`instant`, `hourly` or `daily HH:MM [HH:MM ...]` in the subscriber's time zone."""
+        kind, times = parse_schedule(args)
+        sub = await self._require(chat_id)
+        when = next_run(kind, times, sub.timezone, self._clock())
+        return await self._update(chat_id, schedule=kind, times=times, next_digest_at=when)
+
+    async def set_ui_lang(self, chat_id: int, code: str) -> Subscriber:
+        """Choose the interface language."""
+        if code not in UI_LANGS:
+            raise InputError("bad_ui_lang", valid=" ".join(UI_LANGS))
+        return await self._update(chat_id, ui_lang=code)
+
+    async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group upgraded to a supergroup keeps its subscription under the new id."""
+        await self._repo.migrate(old_chat_id, new_chat_id, self._clock())
+
+    async def _require(self, chat_id: int) -> Subscriber:
+        sub = await self._repo.get(chat_id)
+        if sub is None:
+            raise InputError("not_subscribed")
+        return sub
+
+    async def _update(self, chat_id: int, **changes: object) -> Subscriber:
+        sub = await self._require(chat_id)
+        return await self._repo.save(sub.but(**changes), self._clock())

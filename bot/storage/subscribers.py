@@ -1,0 +1,179 @@
+"""Subscriber repository: preferences, status and the delivery cursor of each chat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.tables import items, outbox, subscribers
+
+ALL = "*"
+
+
+def _pack(values: frozenset[str] | None) -> str:
+    return ALL if values is None else ",".join(sorted(values))
+
+
+def _unpack(value: str) -> frozenset[str] | None:
+    return None if value == ALL else frozenset(v for v in value.split(",") if v)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """One chat's subscription; `None` languages or topics mean all of them."""
+
+    chat_id: int
+    ui_lang: str | None
+    langs: frozenset[str] | None
+    topics: frozenset[str] | None
+    schedule: str  # instant | hourly | daily
+    times: tuple[str, ...]  # "HH:MM" for daily
+    timezone: str
+    status: str  # active | paused | blocked
+    cursor_item_id: int
+    next_digest_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, m: RowMapping) -> Subscriber:
+        """Build from a row of the subscribers table."""
+        return cls(
+            chat_id=m["chat_id"],
+            ui_lang=m["ui_lang"],
+            langs=_unpack(m["langs"]),
+            topics=_unpack(m["topics"]),
+            schedule=m["schedule"],
+            times=tuple(t for t in m["times"].split(",") if t),
+            timezone=m["timezone"],
+            status=m["status"],
+            cursor_item_id=m["cursor_item_id"],
+            next_digest_at=m["next_digest_at"],
+            created_at=m["created_at"],
+        )
+
+    def columns(self) -> dict[str, object]:
+        """The row values of this subscriber (without the key and timestamps)."""
+        return {
+            "ui_lang": self.ui_lang,
+            "langs": _pack(self.langs),
+            "topics": _pack(self.topics),
+            "schedule": self.schedule,
+            "times": ",".join(self.times),
+            "timezone": self.timezone,
+            "status": self.status,
+            "cursor_item_id": self.cursor_item_id,
+            "next_digest_at": self.next_digest_at,
+        }
+
+    def but(self, **changes: object) -> Subscriber:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+class SubscriberRepo:
+    """Reads and writes subscribers; each method is one short transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, chat_id: int) -> Subscriber | None:
+        """The subscriber of this chat, or None."""
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(select(subscribers).where(subscribers.c.chat_id == chat_id))
+            ).first()
+        return Subscriber.of(row._mapping) if row else None
+
+    async def cursor_before(self, cutoff: datetime) -> int:
+        """The newest item id first seen before `cutoff` (0 if none): a fresh cursor."""
+        query = select(func.max(items.c.id)).where(items.c.first_seen_at < cutoff)
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one() or 0)
+
+    async def create(self, sub: Subscriber, now: datetime) -> Subscriber:
+        """Insert a new subscriber."""
+        values = {"chat_id": sub.chat_id, "created_at": now, "updated_at": now, **sub.columns()}
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(subscribers).values(values))
+        return sub
+
+    async def save(self, sub: Subscriber, now: datetime) -> Subscriber:
+        """Store changed preferences or status."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(subscribers)
+                .where(subscribers.c.chat_id == sub.chat_id)
+                .values(updated_at=now, **sub.columns())
+            )
+        return sub
+
+    async def mark_blocked(self, chat_id: int, now: datetime) -> None:
+        """Telegram refused the chat for good: skip it and drop its unsent messages."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(subscribers)
+                .where(subscribers.c.chat_id == chat_id)
+                .values(status="blocked", updated_at=now)
+            )
+            await conn.execute(
+                outbox.delete().where(outbox.c.chat_id == chat_id, outbox.c.sent_at.is_(None))
+            )
+
+    async def migrate(self, old_chat_id: int, new_chat_id: int, now: datetime) -> None:
+        """A group became a supergroup: its subscription and pending messages follow it."""
+        async with self._engine.begin() as conn:
+            taken = (
+                await conn.execute(
+                    select(subscribers.c.chat_id).where(subscribers.c.chat_id == new_chat_id)
+                )
+            ).first()
+            if taken is None:
+                await conn.execute(
+                    update(subscribers)
+                    .where(subscribers.c.chat_id == old_chat_id)
+                    .values(chat_id=new_chat_id, updated_at=now)
+                )
+            await conn.execute(
+                update(outbox).where(outbox.c.chat_id == old_chat_id).values(chat_id=new_chat_id)
+            )
+
+    async def due(self, now: datetime, limit: int = 1000) -> list[Subscriber]:
+        """Active subscribers with a scheduled digest whose time has come."""
+        query = (
+            select(subscribers)
+            .where(
+                subscribers.c.status == "active",
+                subscribers.c.schedule != "instant",
+                subscribers.c.next_digest_at <= now,
+            )
+            .order_by(subscribers.c.next_digest_at)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return [Subscriber.of(r._mapping) for r in await conn.execute(query)]
+
+    async def instant_behind(self, max_item_id: int, after_chat: int, limit: int) -> list[int]:
+        """Chat ids of active instant subscribers whose cursor is behind `max_item_id`."""
+        query = (
+            select(subscribers.c.chat_id)
+            .where(
+                subscribers.c.status == "active",
+                subscribers.c.schedule == "instant",
+                subscribers.c.cursor_item_id < max_item_id,
+                subscribers.c.chat_id > after_chat,
+            )
+            .order_by(subscribers.c.chat_id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            return [r.chat_id for r in await conn.execute(query)]
+
+    async def counts(self) -> dict[str, int]:
+        """Subscribers per status."""
+        query = select(subscribers.c.status, func.count()).group_by(subscribers.c.status)
+        async with self._engine.connect() as conn:
+            return {status: n for status, n in (await conn.execute(query)).all()}

@@ -1,0 +1,59 @@
+"""Digest schedules: what /schedule accepts and when the next digest goes out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.services.errors import InputError
+from bot.services.schedule import next_run, parse_schedule
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ("instant", ("instant", ())),
+        ("hourly", ("hourly", ())),
+        ("daily", ("daily", ("09:00",))),
+        ("daily 18:30 9:05", ("daily", ("09:05", "18:30"))),
+        ("DAILY 07:00,07:00", ("daily", ("07:00",))),
+        ("daily 8.15", ("daily", ("08:15",))),
+    ],
+)
+def test_valid_schedules_are_normalized(args: str, expected: tuple[str, tuple[str, ...]]) -> None:
+    assert parse_schedule(args) == expected
+
+
+@pytest.mark.parametrize("args", ["", "weekly", "daily 25:99", "daily 9", "hourly 10:00"])
+def test_bad_schedule_names_the_valid_forms(args: str) -> None:
+    with pytest.raises(InputError) as err:
+        parse_schedule(args)
+    assert "daily HH:MM" in err.value.params["valid"]
+
+
+def test_almaty_is_utc_plus_five_since_march_2024() -> None:
+    # Kazakhstan moved to a single zone (UTC+5) on 1 March 2024; old tzdata says +6.
+    assert datetime(2025, 6, 1, 12, tzinfo=ZoneInfo("Asia/Almaty")).utcoffset().seconds == 5 * 3600
+
+
+def test_daily_runs_at_local_time_in_the_subscribers_zone() -> None:
+    now = datetime(2026, 1, 10, 3, 0, tzinfo=UTC)  # 08:00 in Almaty
+    when = next_run("daily", ("09:00",), "Asia/Almaty", now)
+    assert when == datetime(2026, 1, 10, 4, 0, tzinfo=UTC)
+
+
+def test_daily_after_the_last_time_moves_to_the_next_day() -> None:
+    now = datetime(2026, 1, 10, 14, 0, tzinfo=UTC)  # 19:00 in Almaty
+    when = next_run("daily", ("09:00", "18:00"), "Asia/Almaty", now)
+    assert when == datetime(2026, 1, 11, 4, 0, tzinfo=UTC)
+
+
+def test_hourly_runs_at_the_next_full_hour() -> None:
+    now = datetime(2026, 1, 10, 3, 20, tzinfo=UTC)
+    assert next_run("hourly", (), "Asia/Almaty", now) == datetime(2026, 1, 10, 4, 0, tzinfo=UTC)
+
+
+def test_instant_has_no_scheduled_time() -> None:
+    assert next_run("instant", (), "Asia/Almaty", datetime(2026, 1, 1, tzinfo=UTC)) is None
