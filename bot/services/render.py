@@ -1,0 +1,257 @@
+"""Pure digest renderer: a subscriber's pending items as Telegram HTML parts within its limits."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from urllib.parse import urlsplit
+
+from bot.services.telegram_text import (
+    MAX_ENTITIES,
+    MAX_MESSAGE_UNITS,
+    escape,
+    telegram_measure,
+    utf16_len,
+)
+
+__all__ = [
+    "MAX_ENTITIES",
+    "MAX_MESSAGE_UNITS",
+    "DigestItem",
+    "DigestText",
+    "escape",
+    "render_digest",
+    "telegram_measure",
+]
+
+TITLE_MAX = 300  # characters; longer titles are cut at a word boundary
+SOURCE_MAX = 100
+HEADING_MAX = 200
+HEADER_MAX = 1000
+FAR_PAST = timedelta(days=180)  # older (or further ahead) than this, the date shows its year
+
+# Whitespace and controls collapse to one space so an item stays on its line; the characters
+# Telegram would drop go now, so what we count is what Telegram counts.
+_BLANKS = re.compile(r"[\s\x00-\x1f\x7f]+")
+_DROPPED = re.compile("[\u200b\u2028-\u202e\u030a\u0333\u033f]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# Text Telegram may turn into a mention, hashtag, cashtag, command, URL or card number. Inside
+# <b> such an entity cuts the bold in pieces, each counted against the 100, so it stays plain.
+_AUTO_ENTITY = re.compile(r"[@#$/]|\.[^\W\d_]|\d+\.\d+\.\d+\.\d|(?:\d[ -]?){12}")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """One pending item as the digest shows it."""
+
+    id: int
+    url: str  # "" when the item has no link: the title is then plain text
+    title: str
+    source: str  # feed title
+    published: datetime  # aware UTC
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestText:
+    """User-facing strings, already translated and formatted by the caller (plain text)."""
+
+    header: str
+    other_heading: str
+    continued: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Frag:
+    """A piece of a message: its HTML, its UTF-16 length after parsing, its entity count."""
+
+    html: str
+    units: int
+    entities: int
+
+
+def _clean(text: str) -> str:
+    """Normalise feed text to one line of NFC text with nothing Telegram would alter."""
+    # Fast path: printable text has no controls, odd blanks, format characters or surrogates.
+    if not (text.isprintable() and "  " not in text):
+        text = _BLANKS.sub(" ", _SURROGATES.sub("\ufffd", text))
+    text = unicodedata.normalize("NFC", text)
+    if "\u030a" in text or "\u0333" in text or "\u033f" in text or not text.isprintable():
+        text = _BLANKS.sub(" ", _DROPPED.sub("", text))
+    return text.strip()
+
+
+def _cut(text: str, limit: int) -> str:
+    """Cut text longer than limit at a word boundary, marking the cut with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space >= limit * 2 // 3:
+        head = head[:space]
+    return head.rstrip(" ,.;:-–—") + "…"
+
+
+def _linkable(url: str) -> bool:
+    """Whether the URL is an absolute http(s) URL we can put in href."""
+    if not url.isprintable() or " " in url:
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def _when(published: datetime, tz: tzinfo, today: datetime) -> str:
+    """Local time of the item: HH:MM today, DD.MM HH:MM otherwise, with the year when far off."""
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    local = published.astimezone(tz)
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    if local.date() == today.date():
+        return clock
+    if abs(today - local) > FAR_PAST:
+        return f"{local.day:02d}.{local.month:02d}.{local.year} {clock}"
+    return f"{local.day:02d}.{local.month:02d} {clock}"
+
+
+def _item(item: DigestItem, tz: tzinfo, today: datetime) -> _Frag:
+    """One item's line: linked title, then source and local time."""
+    linked = _linkable(item.url)
+    title = _cut(_clean(item.title), TITLE_MAX) or _cut(_clean(item.url), TITLE_MAX) or "…"
+    source = _cut(_clean(item.source), SOURCE_MAX)
+    when = _when(item.published, tz, today)
+    tail = f" — {source}, {when}" if source else f" — {when}"
+    units = utf16_len(title + tail)
+    if not linked:
+        return _Frag(escape(title + tail), units, 0)
+    return _Frag(f'<a href="{escape(item.url)}">{escape(title)}</a>{escape(tail)}', units, 1)
+
+
+def _bold(text: str, limit: int, suffix: str = "") -> _Frag:
+    """A bold line (plain when Telegram could find entities inside), then an optional suffix."""
+    text = _cut(_clean(text), limit)
+    suffix = _cut(_clean(suffix), 64)
+    plain_suffix = f" {suffix}" if suffix else ""
+    units = utf16_len(text) + utf16_len(plain_suffix)
+    if _AUTO_ENTITY.search(text):
+        return _Frag(escape(text + plain_suffix), units, 0)
+    return _Frag(f"<b>{escape(text)}</b>{escape(plain_suffix)}", units, 1)
+
+
+def _sort_key(item: DigestItem) -> tuple[datetime, int]:
+    """Sort key by time, then id, so items at the same time still come in one order."""
+    published = item.published
+    return (published if published.tzinfo else published.replace(tzinfo=UTC)), item.id
+
+
+def _groups(
+    items: Sequence[DigestItem], topic_order: Sequence[str], chosen: frozenset[str] | None
+) -> list[tuple[str | None, list[DigestItem]]]:
+    """Each item once, under its first shown topic in topic_order, else under None (other)."""
+    shown = [t for t in dict.fromkeys(topic_order) if chosen is None or t in chosen]
+    rank = {slug: i for i, slug in enumerate(shown)}
+    buckets: list[list[DigestItem]] = [[] for _ in range(len(shown) + 1)]
+    seen: set[int] = set()
+    for item in items:
+        if item.id in seen:
+            continue
+        seen.add(item.id)
+        ranks = [rank[t] for t in item.topics if t in rank]
+        buckets[min(ranks) if ranks else len(shown)].append(item)
+    slugs: list[str | None] = [*shown, None]
+    return [
+        (slug, sorted(bucket, key=_sort_key, reverse=True))
+        for slug, bucket in zip(slugs, buckets, strict=True)
+        if bucket
+    ]
+
+
+class _Parts:
+    """Greedy packer: fills each message to Telegram's exact limits, splitting between items."""
+
+    def __init__(self) -> None:
+        self.done: list[str] = []
+        self.html: list[str] = []
+        self.units = 0
+        self.entities = 0
+
+    def _fits(self, units: int, entities: int) -> bool:
+        """Whether this much more text and entities still fit the current message."""
+        return self.units + units <= MAX_MESSAGE_UNITS and self.entities + entities <= MAX_ENTITIES
+
+    def _push(self, sep: str, frag: _Frag) -> None:
+        """Append a fragment, separated from what precedes it."""
+        if self.html:
+            self.html.append(sep)
+            self.units += len(sep)
+        self.html.append(frag.html)
+        self.units += frag.units
+        self.entities += frag.entities
+
+    def add_header(self, header: _Frag) -> None:
+        """Open the first message with the digest's header."""
+        self._push("", header)
+
+    def add_line(self, line: _Frag) -> bool:
+        """Add an item under the heading already in this message; False when it does not fit."""
+        if not self._fits(1 + line.units, line.entities):
+            return False
+        self._push("\n", line)
+        return True
+
+    def start_group(self, heading: _Frag, line: _Frag) -> None:
+        """Add a heading with its first item, in a new message unless both fit here."""
+        units = 2 + heading.units + 1 + line.units
+        if self.html and not self._fits(units, heading.entities + line.entities):
+            self.flush()
+        self._push("\n\n", heading)
+        self._push("\n", line)
+
+    def flush(self) -> None:
+        """Close the current message, if it has anything in it."""
+        if self.html:
+            self.done.append("".join(self.html))
+        self.html, self.units, self.entities = [], 0, 0
+
+
+def render_digest(
+    items: Sequence[DigestItem],
+    *,
+    topic_order: Sequence[str],
+    chosen_topics: frozenset[str] | None,
+    topic_name: Callable[[str], str],
+    tz: tzinfo,
+    text: DigestText,
+    now: datetime,
+) -> list[str]:
+    """Render items as Telegram HTML messages grouped by topic, each within Telegram's limits.
+
+    An item shows once, under its first chosen topic in topic_order (chosen_topics=None: any
+    topic), else under text.other_heading at the end; newest first within a group. Messages
+    split between items only, and a group that goes on repeats its heading with text.continued.
+    """
+    if not items:
+        return []
+    today = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(tz)
+    parts = _Parts()
+    if _clean(text.header):
+        parts.add_header(_bold(text.header, HEADER_MAX))
+    for slug, group in _groups(items, topic_order, chosen_topics):
+        name = (_clean(text.other_heading) or "—") if slug is None else topic_name(slug)
+        name = _clean(name) or str(slug)
+        heading = _bold(name, HEADING_MAX)
+        for i, item in enumerate(group):
+            line = _item(item, tz, today)
+            if i and parts.add_line(line):
+                continue
+            if i:
+                parts.flush()
+                heading = _bold(name, HEADING_MAX, text.continued)
+            parts.start_group(heading, line)
+    parts.flush()
+    return parts.done
