@@ -44,6 +44,10 @@ class FetchError(Exception):
         self.detail = detail
         self.status = status
 
+    def __reduce__(self) -> tuple[type[FetchError], tuple[FetchErrorKind, str, int | None]]:
+        # Parsing runs in worker processes: the error must survive pickling intact.
+        return (type(self), (self.kind, self.detail, self.status))
+
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
