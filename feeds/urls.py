@@ -1,0 +1,96 @@
+"""One spelling per web page, so the same article linked from two feeds is stored once.
+
+canonical_url resolves a link against the feed, lowercases scheme and host (IDN hosts become
+punycode), drops default ports, credentials and the fragment, percent-encodes non-ASCII path and
+query characters (what a browser sends), and removes well-known tracking parameters.
+
+Only parameters that exist purely to track clicks or campaigns are removed. Generic names such as
+"from", "ref", "source" or "rss" stay: some sites route content by them (/news?from=2024-01-01).
+A fragment starting with "!" is kept: on "#!" sites it is the page address. http and https stay
+distinct: a site may serve different things on them, and the feed said which one it meant.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
+
+_TRACKING_PREFIXES = ("utm_",)
+_TRACKING_PARAMS = frozenset(
+    {
+        # ad click ids: Google, Facebook, Yandex, Microsoft, TikTok, Twitter, LinkedIn
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "gclsrc", "yclid", "ysclid", "msclkid",
+        "ttclid", "twclid", "li_fat_id", "igshid", "igsh", "rb_clickid", "srsltid",
+        # analytics and mailing-list campaign ids: Google Analytics, Openstat, Mailchimp,
+        # HubSpot, Marketo, Olytics, Vero
+        "_ga", "_gl", "_openstat", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "__hstc", "__hssc",
+        "__hsfp", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "vero_conv",
+        # Facebook share dialogs
+        "fb_action_ids", "fb_action_types", "fb_ref", "fb_source",
+    }
+)  # fmt: skip
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters left as they are in a path or query; everything else (non-ASCII, spaces, quotes)
+# is percent-encoded as UTF-8, so "/новости" and "/%D0%BD..." are one URL.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+_PERCENT_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+_STRIP = "".join(map(chr, range(33)))  # C0 controls and space, as browsers strip them
+_TABS_AND_BREAKS = re.compile(r"[\t\n\r]")
+_HOST_OK = re.compile(r"[a-z0-9._~!$&'()*+,;=%-]+|\[[0-9a-f:.]+\]")
+
+
+def _is_tracking(pair: str) -> bool:
+    name = unquote_plus(pair.partition("=")[0]).strip().lower()
+    return name.startswith(_TRACKING_PREFIXES) or name in _TRACKING_PARAMS
+
+
+def _encode(part: str, safe: str) -> str:
+    quoted = quote(part, safe=safe)
+    return _PERCENT_ESCAPE.sub(lambda m: m.group().upper(), quoted)
+
+
+def _host(hostname: str) -> str | None:
+    host = hostname.rstrip(".")
+    if ":" in host:
+        host = f"[{host}]"
+    elif not host.isascii():
+        host = host.encode("idna").decode("ascii")
+    host = host.lower()
+    return host if _HOST_OK.fullmatch(host) else None
+
+
+def _path(path: str) -> str:
+    if "/." in path:  # "/a/../b": resolving it as a reference removes the dot segments
+        path = urlsplit(urljoin("http://h/", path)).path
+    return _encode(path, _PATH_SAFE) or "/"
+
+
+def _canonical(link: str, base: str | None) -> str:
+    link = _TABS_AND_BREAKS.sub("", link.strip(_STRIP))
+    # No link, or only "#top": resolved against the feed it would become the site's home page.
+    if not link or (link.startswith("#") and not link.startswith("#!")):
+        return ""
+    if base:
+        link = urljoin(_TABS_AND_BREAKS.sub("", base.strip(_STRIP)), link)
+    parts = urlsplit(link)
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return ""
+    host = _host(parts.hostname)
+    if host is None:
+        return ""
+    port = parts.port  # raises ValueError for a bad port
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    pairs = [p for p in parts.query.split("&") if p and not _is_tracking(p)]
+    query = _encode("&".join(pairs), _QUERY_SAFE)
+    fragment = _encode(parts.fragment, _QUERY_SAFE) if parts.fragment.startswith("!") else ""
+    return urlunsplit((scheme, netloc, _path(parts.path), query, fragment))
+
+
+def canonical_url(link: str, base: str | None = None) -> str:
+    """The canonical form of `link` (resolved against `base`), or "" when it is not a web URL."""
+    try:
+        return _canonical(link, base)
+    except ValueError:  # bad port, broken IPv6 brackets, unencodable host (UnicodeError)
+        return ""
