@@ -6,7 +6,8 @@ it in a process pool and keep the event loop free while feedparser works.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -80,6 +81,13 @@ def to_item(
     )
 
 
+def without_shared_guids(entries: tuple[Entry, ...]) -> list[Entry]:
+    """Drop guids that several entries of one feed share (often the site's home page):
+    such a guid identifies nothing, and keying on it would collapse the items into one."""
+    counts = Counter(e.guid for e in entries if e.guid)
+    return [replace(e, guid=None) if e.guid and counts[e.guid] > 1 else e for e in entries]
+
+
 def process_parsed(
     parsed: ParsedFeed,
     *,
@@ -93,7 +101,7 @@ def process_parsed(
     lang_hint = hint or parsed.language
     found = (
         to_item(e, feed_url=feed_url, base=base, hint=lang_hint, now=now, tax_path=taxonomy_path)
-        for e in parsed.entries
+        for e in without_shared_guids(parsed.entries)
     )
     return ProcessedFeed(
         title=clean_text(parsed.title)[:500],

@@ -37,7 +37,7 @@ _QUERY_SAFE = _PATH_SAFE + "?"
 _PERCENT_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
 _STRIP = "".join(map(chr, range(33)))  # C0 controls and space, as browsers strip them
 _TABS_AND_BREAKS = re.compile(r"[\t\n\r]")
-_HOST_OK = re.compile(r"[a-z0-9._~!$&'()*+,;=%-]+|\[[0-9a-f:.]+\]")
+_HOST_OK = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\]")  # DNS names and IPs
 
 
 def _is_tracking(pair: str) -> bool:

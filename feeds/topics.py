@@ -1,0 +1,190 @@
+"""Topic taxonomy: a data file an admin can extend, and the matcher that tags items with it.
+
+Patterns are word-start stems matched on folded text (see feeds/data/topics.toml), so one
+stem covers Russian inflection, Kazakh suffixes, Kazakh typed on a Russian keyboard and
+Kazakh in the Latin and Arabic scripts. Every language's patterns are tried on every item:
+Russian news quotes Kazakh terms («Кәсіподақтар федерациясы») and the reverse. A topic
+named in the title counts; in the lead alone it needs two different patterns, so a passing
+mention ("...молодого города...") does not tag an item.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from feeds.language import detect
+from feeds.models import Lang
+from feeds.topic_rules import Matcher, PatternError, Rule, compile_rule, fold_words
+
+_SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_PATTERN_KEYS = ("ru", "kk", "en", "any")
+_TOPIC_KEYS = frozenset({"slug", "name", "exclude", *_PATTERN_KEYS})
+_BUILTIN = "feeds/data/topics.toml"
+
+
+class TaxonomyError(ValueError):
+    """A topics file that cannot be used; the message names the file and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One topic: slug, display names and compiled rules (patterns and exclusions)."""
+
+    slug: str
+    names: Mapping[str, str]
+    rules: tuple[Rule, ...]
+
+
+class Taxonomy:
+    """An ordered set of topics loaded from TOML; matches item text to topic slugs."""
+
+    def __init__(self, topics: Iterable[Topic]):
+        self._topics = {topic.slug: topic for topic in topics}
+        self._matcher = Matcher([rule for t in self._topics.values() for rule in t.rules])
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Taxonomy:
+        """Load a topics file (default: the packaged one); raise TaxonomyError when malformed."""
+        if path is None:
+            return cls(_parse(_builtin_text(), _BUILTIN, {}))
+        try:
+            text = Path(path).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TaxonomyError(f"topics file {path}: cannot read: {exc}") from exc
+        return cls(_parse(text, str(path), _base_for(text, str(path))))
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        """Topic slugs in file order."""
+        return tuple(self._topics)
+
+    def name(self, slug: str, locale: str) -> str:
+        """Display name of a topic in a locale, falling back to Russian, then to the slug."""
+        topic = self._topics.get(slug)
+        if topic is None:
+            return slug
+        lang = locale.lower().replace("_", "-").split("-")[0]
+        return topic.names.get(lang) or topic.names.get("ru") or slug
+
+    def match(self, text: str, lang: Lang = Lang.OTHER, *, lead: str = "") -> frozenset[str]:
+        """Slugs of the topics an item is about (possibly none).
+
+        The first line of `text` is the headline and the rest, plus `lead`, is supporting
+        text, so match(f"{title}\n{summary}", lang) and match(title, lang, lead=summary) agree.
+        """
+        return frozenset(self.explain(text, lang, lead=lead))
+
+    def explain(
+        self, text: str, lang: Lang = Lang.OTHER, *, lead: str = ""
+    ) -> dict[str, list[str]]:
+        """Matched topics with the patterns that matched them, for admins tuning the file."""
+        title, _, rest = text.strip().partition("\n")
+        head = fold_words(title, lang)
+        hits = self._matcher.hits(head + fold_words(f"{rest}\n{lead}", lang))
+        excluded: dict[str, set[int]] = {}
+        for rule, positions in hits.items():
+            if rule.exclude:
+                excluded.setdefault(rule.topic, set()).update(positions)
+        spans: dict[str, set[frozenset[int]]] = {}
+        specs: dict[str, list[str]] = {}
+        for rule, positions in hits.items():
+            if rule.exclude or positions <= excluded.get(rule.topic, set()):
+                continue
+            # A title word counts double; one word matched by two patterns counts once.
+            spans.setdefault(rule.topic, set()).add(
+                frozenset({-1}) if min(positions) < len(head) else frozenset(positions)
+            )
+            specs.setdefault(rule.topic, []).append(rule.spec)
+        return {
+            slug: specs[slug]
+            for slug in self._topics
+            if frozenset({-1}) in spans.get(slug, ()) or len(spans.get(slug, ())) >= 2
+        }
+
+
+def classify(
+    title: str, summary: str, hint: str | None = None, taxonomy: Taxonomy | None = None
+) -> tuple[Lang, frozenset[str]]:
+    """Detect an item's language and match its topics in one call."""
+    lang = detect(title, summary, hint)
+    taxonomy = taxonomy if taxonomy is not None else _default_taxonomy()
+    return lang, taxonomy.match(title.replace("\n", " "), lang, lead=summary)
+
+
+@functools.cache
+def _default_taxonomy() -> Taxonomy:
+    return Taxonomy.load()
+
+
+def _builtin_text() -> str:
+    return resources.files("feeds").joinpath("data/topics.toml").read_text("utf-8")
+
+
+def _base_for(text: str, source: str) -> dict[str, Topic]:
+    """The built-in topics when the file says `extends = "builtin"`, else nothing."""
+    extends = _toml(text, source).get("extends")
+    if extends is None:
+        return {}
+    if extends != "builtin":
+        raise TaxonomyError(f'topics file {source}: extends must be "builtin", got {extends!r}')
+    return {topic.slug: topic for topic in _parse(_builtin_text(), _BUILTIN, {})}
+
+
+def _toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TaxonomyError(f"topics file {source}: not valid TOML: {exc}") from exc
+
+
+def _parse(text: str, source: str, base: dict[str, Topic]) -> list[Topic]:
+    data = _toml(text, source)
+    unknown = set(data) - {"extends", "topic"}
+    if unknown:
+        raise TaxonomyError(f"topics file {source}: unknown top-level keys {sorted(unknown)}")
+    tables = data.get("topic")
+    if not isinstance(tables, list) or not tables:
+        raise TaxonomyError(f"topics file {source}: no [[topic]] tables")
+    topics = dict(base)
+    seen: set[str] = set()
+    for number, table in enumerate(tables, start=1):
+        topic = _parse_topic(table, f"topics file {source}: topic #{number}")
+        if topic.slug in seen:
+            raise TaxonomyError(f"topics file {source}: duplicate slug {topic.slug!r}")
+        seen.add(topic.slug)
+        old = topics.get(topic.slug)
+        if old is not None:  # extending a built-in topic adds to it
+            topic = Topic(topic.slug, {**old.names, **topic.names}, old.rules + topic.rules)
+        topics[topic.slug] = topic
+    return list(topics.values())
+
+
+def _parse_topic(table: Any, where: str) -> Topic:
+    if not isinstance(table, dict):
+        raise TaxonomyError(f"{where}: must be a table")
+    if set(table) - _TOPIC_KEYS:
+        raise TaxonomyError(f"{where}: unknown keys {sorted(set(table) - _TOPIC_KEYS)}")
+    slug = table.get("slug")
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        raise TaxonomyError(f"{where}: slug must match {_SLUG.pattern}, got {slug!r}")
+    where = f"{where} ({slug})"
+    names = table.get("name", {})
+    if not isinstance(names, dict) or not all(isinstance(v, str) and v for v in names.values()):
+        raise TaxonomyError(f"{where}: name must be a table of non-empty strings")
+    rules: list[Rule] = []
+    for key in (*_PATTERN_KEYS, "exclude"):
+        values = table.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+            raise TaxonomyError(f"{where}: {key} must be a list of non-empty strings")
+        try:
+            rules += [compile_rule(slug, v, exclude=key == "exclude") for v in values]
+        except PatternError as exc:
+            raise TaxonomyError(f"{where}: {exc}") from exc
+    return Topic(slug, dict(names), tuple(rules))

@@ -1,0 +1,212 @@
+"""Topic taxonomy: loading, validation, names, and matching across spellings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from feeds.models import Lang
+from feeds.topics import Taxonomy, TaxonomyError, classify
+
+DEV = Path(__file__).resolve().parents[2] / "data" / "labelled" / "dev.jsonl"
+BUILTIN = ("politics", "unions", "education", "health", "economy", "social", "youth", "culture")
+
+
+@pytest.fixture(scope="module")
+def taxonomy() -> Taxonomy:
+    return Taxonomy.load()
+
+
+def test_packaged_taxonomy_has_the_built_in_slugs_in_order(taxonomy: Taxonomy) -> None:
+    assert taxonomy.slugs == BUILTIN
+
+
+@pytest.mark.parametrize(
+    ("slug", "locale", "name"),
+    [
+        ("politics", "kk", "Саясат"),
+        ("unions", "kk", "Кәсіподақтар"),
+        ("education", "kk-KZ", "Білім"),
+        ("health", "kk", "Денсаулық"),
+        ("social", "kk", "Әлеуметтік сала"),
+        ("youth", "kk", "Жастар"),
+        ("culture", "kk", "Мәдениет"),
+        ("unions", "ru", "Профсоюзы"),
+        ("unions", "en", "Trade unions"),
+        ("unions", "de", "Профсоюзы"),  # unknown locale falls back to Russian
+    ],
+)
+def test_topic_names_are_localised(taxonomy: Taxonomy, slug: str, locale: str, name: str) -> None:
+    assert taxonomy.name(slug, locale) == name
+
+
+def test_unknown_slug_and_missing_names_fall_back_to_the_slug(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text('[[topic]]\nslug = "ecology"\nname = { en = "Ecology" }\nru = ["эколог"]\n')
+    custom = Taxonomy.load(path)
+    assert custom.name("ecology", "kk") == "ecology"
+    assert custom.name("ecology", "en") == "Ecology"
+    assert custom.name("missing", "ru") == "missing"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "slug"),
+    [
+        ("Профсоюзы требуют повысить зарплату", Lang.RU, "unions"),
+        ("Глава федерации профсоюзов ушёл в отставку", Lang.RU, "unions"),
+        ("Кәсіподақтары жалақыны көтеруді талап етті", Lang.KK, "unions"),
+        ("Кэсиподак жумысшылардын кукыгын коргайды", Lang.KK, "unions"),
+        ("Kásipodaqtar federatsııasy jıyn ótkizdi", Lang.KK, "unions"),
+        ("Шахтёры объявили забастовку", Lang.RU, "unions"),
+        ("Мәжіліс сайлауға дайындық туралы", Lang.KK, "politics"),
+        ("Prezıdent saılaýǵa qatysty jarlyqqa qol qoıdy", Lang.KK, "politics"),
+        ("قازاقستان پرەزيدەنتى جولداۋ جاسادى", Lang.KK, "politics"),
+        ("Мектеп оқушылары ҰБТ тапсырды", Lang.KK, "education"),
+        ("Выпускники сдали ЕНТ", Lang.RU, "education"),
+        ("مەكتەپ وقۋشىلارىنا تەگىن تاماق بەرىلەدى", Lang.KK, "education"),
+        ("Дәрігерлер қызылшаға қарсы екпе салуды ұсынады", Lang.KK, "health"),
+        ("Врачи призвали привиться от кори", Lang.RU, "health"),
+        ("Цены на бензин выросли", Lang.RU, "economy"),
+        ("Kazakhstan raises oil output", Lang.EN, "economy"),
+        ("Зейнетақылар мен жәрдемақылар өседі", Lang.KK, "social"),
+        ("Многодетным семьям повысят пособия", Lang.RU, "social"),
+        ("Жастар саясаты туралы жаңа заң", Lang.KK, "youth"),
+        ("Волонтёры помогли пожилым людям", Lang.RU, "youth"),
+        ("Театрда жаңа спектакльдің премьерасы өтті", Lang.KK, "culture"),
+        ("Astana hosts international theatre festival", Lang.EN, "culture"),
+        ("Xалық қалаулылары жaңа заңды қабылдады", Lang.KK, "politics"),  # Latin X, a
+    ],
+)
+def test_stems_match_inflected_and_respelled_words(
+    taxonomy: Taxonomy, text: str, lang: Lang, slug: str
+) -> None:
+    assert slug in taxonomy.match(text, lang)
+
+
+def test_russian_item_quoting_a_kazakh_term_gets_its_topic(taxonomy: Taxonomy) -> None:
+    assert "unions" in taxonomy.match("«Кәсіподақтар федерациясы» провела съезд", Lang.RU)
+
+
+def test_item_can_have_several_topics(taxonomy: Taxonomy) -> None:
+    topics = taxonomy.match("Учителя вышли на забастовку из-за задержки зарплаты", Lang.RU)
+    assert {"education", "unions"} <= topics
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Погода: в Астане ожидается снег",
+        "Поэтому водителям советуют быть осторожнее",  # "поэт" is not poetry
+        "Сенбіде жаңбыр жауады",
+    ],
+)
+def test_item_about_nothing_we_track_has_no_topics(taxonomy: Taxonomy, text: str) -> None:
+    assert taxonomy.match(text, Lang.RU) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("European Union leaders meet in Brussels", "unions"),
+        ("Назарбаев Университет открыл набор", "politics"),
+        ("Вакцинация проводится на добровольной основе. Екпе ерікті түрде салынады", "youth"),
+    ],
+)
+def test_excluded_false_friends_do_not_tag(taxonomy: Taxonomy, text: str, slug: str) -> None:
+    assert slug not in taxonomy.match(text, Lang.OTHER)
+
+
+def test_passing_mention_in_the_lead_does_not_tag_but_the_title_does(taxonomy: Taxonomy) -> None:
+    lead = "Об этом сообщили в акимате города."
+    assert "politics" not in taxonomy.match("Открылся новый каток", Lang.RU, lead=lead)
+    assert "politics" in taxonomy.match("Аким открыл новый каток", Lang.RU)
+
+
+def test_first_line_of_text_is_the_title(taxonomy: Taxonomy) -> None:
+    title, lead = "Открылся новый каток", "Об этом сообщили в акимате города."
+    assert taxonomy.match(f"{title}\n{lead}", Lang.RU) == taxonomy.match(title, Lang.RU, lead=lead)
+
+
+def test_classify_returns_language_and_topics() -> None:
+    lang, topics = classify("Кәсіподақ жалақыны көтеруді талап етті", "", hint="ru")
+    assert lang is Lang.KK
+    assert "unions" in topics
+
+
+def test_explain_names_the_patterns_that_matched(taxonomy: Taxonomy) -> None:
+    assert "профсоюз" in taxonomy.explain("Профсоюзы против", Lang.RU)["unions"]
+
+
+def test_custom_file_extends_the_built_in_taxonomy(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(
+        'extends = "builtin"\n'
+        "[[topic]]\n"
+        'slug = "ecology"\n'
+        'name = { ru = "Экология", kk = "Экология", en = "Ecology" }\n'
+        'ru = ["эколог", "выброс"]\n'
+        'kk = ["экология", "қоршаған орта"]\n'
+        "[[topic]]\n"
+        'slug = "culture"\n'
+        'ru = ["айтыскер"]\n',
+        encoding="utf-8",
+    )
+    custom = Taxonomy.load(path)
+    assert custom.slugs == (*BUILTIN, "ecology")
+    assert custom.match("Выбросы ТЭЦ превысили норму", Lang.RU) == {"ecology"}
+    assert "ecology" in custom.match("Қоршаған ортаны қорғау шаралары", Lang.KK)
+    assert "culture" in custom.match("Айтыскеры собрались в Таразе", Lang.RU)
+    assert "culture" in custom.match("Театр открыл сезон", Lang.RU)  # built-in kept
+    assert custom.name("culture", "kk") == "Мәдениет"
+
+
+def test_file_without_extends_replaces_the_built_in_taxonomy(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text('[[topic]]\nslug = "sport"\nname = { ru = "Спорт" }\nru = ["футбол"]\n')
+    assert Taxonomy.load(path).slugs == ("sport",)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("[[topic]\nslug = 'x'", "not valid TOML"),
+        ("title = 'x'\n", "unknown top-level keys"),
+        ("extends = 'builtin'\n", "no [[topic]] tables"),
+        ("[[topic]]\nslug = 'Bad Slug'\n", "slug must match"),
+        ("[[topic]]\nname = { ru = 'x' }\n", "slug must match"),
+        ("[[topic]]\nslug = 'a'\n[[topic]]\nslug = 'a'\n", "duplicate slug 'a'"),
+        ("[[topic]]\nslug = 'a'\npaterns = ['x']\n", "unknown keys ['paterns']"),
+        ("[[topic]]\nslug = 'a'\nru = 'профсоюз'\n", "ru must be a list"),
+        ("[[topic]]\nslug = 'a'\nru = ['профсоюз', '']\n", "ru must be a list"),
+        ("[[topic]]\nslug = 'a'\nru = ['профсоюз & ']\n", "empty stem"),
+        ("[[topic]]\nslug = 'a'\nname = { ru = 5 }\n", "name must be a table"),
+        ("extends = 'other'\n[[topic]]\nslug = 'a'\n", 'extends must be "builtin"'),
+    ],
+)
+def test_malformed_file_error_names_the_file_and_the_problem(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(TaxonomyError) as caught:
+        Taxonomy.load(path)
+    assert str(path) in str(caught.value)
+    assert problem in str(caught.value)
+
+
+def test_missing_file_error_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "absent.toml"
+    with pytest.raises(TaxonomyError, match=r"absent\.toml"):
+        Taxonomy.load(path)
+
+
+def test_dev_set_topic_micro_f1_meets_target(taxonomy: Taxonomy) -> None:
+    items = [json.loads(line) for line in DEV.read_text("utf-8").splitlines() if line.strip()]
+    tp = fp = fn = 0
+    for item in items:
+        _, got = classify(item["title"], item["summary"], taxonomy=taxonomy)
+        want = set(item["topics"])
+        tp, fp, fn = tp + len(got & want), fp + len(got - want), fn + len(want - got)
+    assert 2 * tp / (2 * tp + fp + fn) >= 0.85
