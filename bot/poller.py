@@ -66,12 +66,13 @@ class Poller:
     async def drain(self, grace: float) -> None:
         """Let running polls finish within `grace` seconds, then cancel the rest.
 
-        Each poll's writes are one transaction, so a cancelled poll leaves no half-written rows.
+        Each poll's writes are one transaction that runs to its end, so a cancelled poll
+        leaves no half-written rows.
         """
         tasks = list(self._running.values())
-        if not tasks:
-            return
-        _done, pending = await asyncio.wait(tasks, timeout=grace)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self._ingest.settle()

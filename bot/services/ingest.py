@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import TypeVar
 
 from bot.storage.feeds import FeedRepo, FeedRow
 from bot.storage.items import FeedSuccess, ItemRepo
@@ -17,6 +18,7 @@ from feeds.models import FetchError, FetchErrorKind
 from feeds.pipeline import ProcessedFeed, process_document
 
 MAX_BACKOFF = timedelta(hours=6)
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -73,6 +75,23 @@ class Ingest:
         self._taxonomy_path = taxonomy_path
         self._clock = clock
         self._rng = random.Random()
+        self._writes: set[asyncio.Future[object]] = set()
+
+    async def _write(self, coro: Awaitable[T]) -> T:
+        """Run a storage write to its end even if the poll is cancelled meanwhile.
+
+        Fetching may be cut short at shutdown; a started transaction is not, so the
+        connection is returned cleanly and `settle()` can wait for it.
+        """
+        task = asyncio.ensure_future(coro)
+        self._writes.add(task)  # type: ignore[arg-type]
+        task.add_done_callback(self._writes.discard)  # type: ignore[arg-type]
+        return await asyncio.shield(task)
+
+    async def settle(self) -> None:
+        """Wait for writes that outlived their cancelled polls."""
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
 
     async def process(
         self, raw: bytes, headers: dict[str, str], url: str, hint: str | None
@@ -117,23 +136,27 @@ class Ingest:
             next_check_at=self.next_check(now),
         )
         title = (processed.title if processed else "") or feed.title
-        new = await self._items.store_poll(
-            feed.id,
-            processed.items if processed else (),
-            success,
-            source=title or feed.url,
-            backfill=self._backfill,
+        new = await self._write(
+            self._items.store_poll(
+                feed.id,
+                processed.items if processed else (),
+                success,
+                source=title or feed.url,
+                backfill=self._backfill,
+            )
         )
         status = "not_modified" if processed is None else "ok"
         return PollOutcome(feed.id, feed.url, title, new, status)
 
     async def _failed(self, feed: FeedRow, kind: str, detail: str) -> PollOutcome:
         now = self._clock()
-        await self._feeds.record_failure(
-            feed.id,
-            kind=kind,
-            detail=detail,
-            now=now,
-            next_check_at=self.next_check(now, feed.failure_count + 1),
+        await self._write(
+            self._feeds.record_failure(
+                feed.id,
+                kind=kind,
+                detail=detail,
+                now=now,
+                next_check_at=self.next_check(now, feed.failure_count + 1),
+            )
         )
         return PollOutcome(feed.id, feed.url, feed.title, 0, kind, detail)

@@ -80,7 +80,7 @@ def test_bad_value_names_the_variable(
 
 def test_missing_token_is_reported_only_when_running_the_bot() -> None:
     s = load_settings()
-    with pytest.raises(ConfigError, match="^BOT_TOKEN:"):
+    with pytest.raises(ConfigError, match=r"^BOT_TOKEN:"):
         s.token()
 
 
