@@ -53,8 +53,9 @@ class Hit:
 class FeedServer:
     """Serves registered paths with ETag/Last-Modified, redirects, delays and huge bodies."""
 
-    def __init__(self, *, gzip: bool = False) -> None:
+    def __init__(self, *, gzip: bool = False, hosts: tuple[str, ...] = ("127.0.0.1",)) -> None:
         self.gzip = gzip  # serve gzip to clients that accept it
+        self.hosts = hosts  # loopback addresses to listen on, all on one port
         self.hits: collections.Counter[str] = collections.Counter()
         self.last_headers: dict[str, CIMultiDict[str]] = {}
         self.log: list[Hit] = []
@@ -69,9 +70,11 @@ class FeedServer:
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=2048)
+        site = web.TCPSite(self._runner, self.hosts[0], 0, backlog=2048)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        for host in self.hosts[1:]:
+            await web.TCPSite(self._runner, host, self.port, backlog=2048).start()
         return self
 
     async def __aexit__(
@@ -86,7 +89,7 @@ class FeedServer:
 
     def url(self, path: str) -> str:
         """Absolute URL of path on this server."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.hosts[0]}:{self.port}{path}"
 
     def add(
         self,
