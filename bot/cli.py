@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     items.add_argument("--limit", type=_positive, default=20)
     items.add_argument("--json", action="store_true", help="one JSON object per line")
     sub.add_parser("classify", help="JSON Lines on stdin -> with lang and topics on stdout")
+    pre = sub.add_parser("preview", help="print the digest a subscriber would get now")
+    pre.add_argument("--lang", default="all", help="languages: ru kk en all (comma-separated)")
+    pre.add_argument("--topics", default="all", help="topic slugs or all (comma-separated)")
+    pre.add_argument("--ui", choices=["ru", "kk", "en"], default="ru", help="interface language")
+    pre.add_argument("--tz", default=None, help="time zone (default: DEFAULT_TIMEZONE)")
     return p
 
 
@@ -91,6 +96,8 @@ async def _offline(settings: Settings, args: argparse.Namespace) -> int:
     async with open_resources(settings) as res:
         if args.command == "feed":
             return await _feed(res, args)
+        if args.command == "preview":
+            return await _preview(res, args)
         if args.command == "poll":
             outcomes = await res.poller.run_once(await res.feeds.list())
             for o in outcomes:
@@ -133,6 +140,33 @@ async def _feed(res: object, args: argparse.Namespace) -> int:
             return 1
         print(f"removed #{gone.id} {gone.title or gone.url}")
     return 1 if failed else 0
+
+
+async def _preview(res: object, args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from bot.services.errors import InputError
+    from bot.services.subscriptions import LANGS, parse_choice
+
+    tz = args.tz or res.settings.default_timezone  # type: ignore[attr-defined]
+    try:
+        ZoneInfo(tz)
+        langs = parse_choice(args.lang, LANGS, "bad_lang")
+        topics = parse_choice(args.topics, res.taxonomy.slugs, "bad_topic")  # type: ignore[attr-defined]
+    except InputError as exc:
+        print(f"error: {exc.key}: valid values are {exc.params.get('valid')}", file=sys.stderr)
+        return 2
+    except (ZoneInfoNotFoundError, ValueError):
+        print(f"error: unknown time zone {tz!r}", file=sys.stderr)
+        return 2
+    digests = res.digests  # type: ignore[attr-defined]
+    parts = await digests.preview(langs=langs, topics=topics, locale=args.ui, tz=tz)
+    if not parts:
+        print("nothing to send: no pending items match these settings")
+    for n, part in enumerate(parts, 1):
+        print(f"--- part {n}/{len(parts)} ---")
+        print(part)
+    return 0
 
 
 def _reason(reason: str, detail: str) -> str:

@@ -1,0 +1,17 @@
+"""aiogram routers: the Telegram edge of Habar (parse, one service call, reply)."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers import admin, errors, preferences, subscriber
+
+
+def get_routers(*, admin_ids: frozenset[int]) -> list[Router]:
+    """Fresh routers in dispatch order: errors, admin (filtered), refusal, then everyone's."""
+    return [
+        errors.make_router(),
+        *admin.make_routers(admin_ids),
+        subscriber.make_router(),
+        preferences.make_router(),
+    ]

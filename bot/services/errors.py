@@ -1,4 +1,4 @@
-"""Errors a user can fix: a message key and its values, translated at the Telegram edge."""
+"""Errors a user or an admin can fix: stable keys and values, translated at the Telegram edge."""
 
 from __future__ import annotations
 
@@ -10,3 +10,15 @@ class InputError(Exception):
         super().__init__(f"{key}: {params}" if params else key)
         self.key = key
         self.params = params
+
+
+class FeedAdminError(Exception):
+    """A feed could not be added or removed; `reason` is a stable key, `detail` is for humans.
+
+    It lives here, away from storage, so the Telegram edge can catch it by type.
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from bot.services.errors import FeedAdminError
 from bot.services.ingest import Ingest, utcnow
 from bot.storage.feeds import DuplicateFeed, FeedRepo, FeedRow
 from bot.storage.items import FeedSuccess, ItemRepo
@@ -13,15 +14,6 @@ from feeds.fetch import Fetcher
 from feeds.models import SERVED_LANGS, FetchError, FetchErrorKind
 from feeds.netpolicy import check_url
 from feeds.urls import canonical_url
-
-
-class FeedAdminError(Exception):
-    """A feed could not be added or removed; `reason` is a stable key, `detail` is for humans."""
-
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ from bot.services.ingest import utcnow
 from bot.services.schedule import next_run, parse_schedule
 from bot.storage.subscribers import Subscriber, SubscriberRepo
 
+__all__ = ["Subscriber", "Subscriptions"]
+
 LANGS = ("ru", "kk", "en")
 UI_LANGS = ("ru", "kk", "en")
 ALL_WORD = "all"
@@ -102,7 +104,7 @@ class Subscriptions:
 
     async def stop(self, chat_id: int) -> Subscriber:
         """Pause deliveries; settings are kept."""
-        sub = await self._require(chat_id)
+        sub = await self.require(chat_id)
         return await self._repo.save(sub.but(status="paused"), self._clock())
 
     async def set_languages(self, chat_id: int, args: str) -> Subscriber:
@@ -112,7 +114,7 @@ class Subscriptions:
 
     async def toggle_language(self, chat_id: int, value: str) -> Subscriber:
         """Flip one language (a keyboard tap)."""
-        sub = await self._require(chat_id)
+        sub = await self.require(chat_id)
         return await self._update(chat_id, langs=toggle(sub.langs, value, LANGS))
 
     async def set_topics(self, chat_id: int, args: str) -> Subscriber:
@@ -122,13 +124,13 @@ class Subscriptions:
 
     async def toggle_topic(self, chat_id: int, value: str) -> Subscriber:
         """Flip one topic (a keyboard tap)."""
-        sub = await self._require(chat_id)
+        sub = await self.require(chat_id)
         return await self._update(chat_id, topics=toggle(sub.topics, value, self.topic_slugs))
 
     async def set_schedule(self, chat_id: int, args: str) -> Subscriber:
         """`instant`, `hourly` or `daily HH:MM [HH:MM ...]` in the subscriber's time zone."""
         kind, times = parse_schedule(args)
-        sub = await self._require(chat_id)
+        sub = await self.require(chat_id)
         when = next_run(kind, times, sub.timezone, self._clock())
         return await self._update(chat_id, schedule=kind, times=times, next_digest_at=when)
 
@@ -142,12 +144,13 @@ class Subscriptions:
         """A group upgraded to a supergroup keeps its subscription under the new id."""
         await self._repo.migrate(old_chat_id, new_chat_id, self._clock())
 
-    async def _require(self, chat_id: int) -> Subscriber:
+    async def require(self, chat_id: int) -> Subscriber:
+        """The chat's subscription; InputError('not_subscribed') when there is none."""
         sub = await self._repo.get(chat_id)
         if sub is None:
             raise InputError("not_subscribed")
         return sub
 
     async def _update(self, chat_id: int, **changes: object) -> Subscriber:
-        sub = await self._require(chat_id)
+        sub = await self.require(chat_id)
         return await self._repo.save(sub.but(**changes), self._clock())

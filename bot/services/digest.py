@@ -1,0 +1,153 @@
+"""Digests: pending items per subscriber -> rendered parts queued in the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot.services.ingest import utcnow
+from bot.services.render import DigestItem, DigestText, render_digest
+from bot.services.schedule import next_run
+from bot.storage.items import ItemRow
+from bot.storage.outbox import OutboxRepo, Plan
+from bot.storage.subscribers import Subscriber, SubscriberRepo
+
+log = logging.getLogger(__name__)
+
+
+class Localizer(Protocol):
+    """Translated strings the digest needs; implemented with gettext at the edge."""
+
+    def digest_text(self, locale: str, count: int) -> DigestText:
+        """Header, 'other' heading and 'continued' suffix in `locale` for `count` items."""
+        ...
+
+    def topic_name(self, slug: str, locale: str) -> str:
+        """A topic's name in `locale`."""
+        ...
+
+
+def to_digest_item(row: ItemRow) -> DigestItem:
+    """The renderer's view of a stored item."""
+    return DigestItem(
+        id=row.id,
+        url=row.url,
+        title=row.title,
+        source=row.source,
+        published=row.published_at,
+        topics=row.topics,
+    )
+
+
+class Digests:
+    """Plans digests for scheduled, instant and on-demand delivery."""
+
+    def __init__(
+        self,
+        *,
+        subscribers: SubscriberRepo,
+        outbox: OutboxRepo,
+        topic_order: tuple[str, ...],
+        localizer: Localizer,
+        backfill: timedelta,
+        on_queued: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._subs = subscribers
+        self._outbox = outbox
+        self._order = topic_order
+        self._l10n = localizer
+        self._backfill = backfill
+        self.on_queued = on_queued
+        self._clock = clock
+        self._instant_again = False
+        self._instant_task: asyncio.Task[None] | None = None
+
+    def request_instant(self) -> None:
+        """Ask for an instant round soon; requests made while one runs coalesce into one more."""
+        self._instant_again = True
+        if self._instant_task is None or self._instant_task.done():
+            self._instant_task = asyncio.create_task(self._instant_rounds(), name="instant")
+
+    async def _instant_rounds(self) -> None:
+        while self._instant_again:
+            self._instant_again = False
+            try:
+                await self.plan_instant()
+            except Exception:
+                log.exception("instant digests failed")
+
+    async def drain(self) -> None:
+        """Let a running instant round finish (each plan is one transaction)."""
+        self._instant_again = False
+        if self._instant_task is not None:
+            await asyncio.gather(self._instant_task, return_exceptions=True)
+
+    def render(
+        self, rows: list[ItemRow], *, locale: str, topics: frozenset[str] | None, tz: str
+    ) -> list[str]:
+        """The HTML message parts of a digest of `rows` for these settings."""
+        return render_digest(
+            [to_digest_item(r) for r in rows],
+            topic_order=self._order,
+            chosen_topics=topics,
+            topic_name=lambda slug: self._l10n.topic_name(slug, locale),
+            tz=ZoneInfo(tz),
+            text=self._l10n.digest_text(locale, len(rows)),
+            now=self._clock(),
+        )
+
+    def _planner(
+        self, now: datetime, reschedule: bool
+    ) -> Callable[[Subscriber, list[ItemRow]], Plan]:
+        def plan(sub: Subscriber, rows: list[ItemRow]) -> Plan:
+            parts = self.render(
+                rows, locale=sub.ui_lang or "ru", topics=sub.topics, tz=sub.timezone
+            )
+            when = (
+                next_run(sub.schedule, sub.times, sub.timezone, now)
+                if reschedule
+                else sub.next_digest_at
+            )
+            return Plan(parts, when)
+
+        return plan
+
+    async def plan(self, chat_id: int, *, reschedule: bool = False) -> int | None:
+        """Queue every pending matching item for one chat now; the item count, or None."""
+        now = self._clock()
+        count = await self._outbox.plan(chat_id, self._planner(now, reschedule), now)
+        if count:
+            self.on_queued()
+        return count
+
+    async def plan_due(self) -> int:
+        """Plan the scheduled digests whose time has come; returns how many were planned."""
+        planned = 0
+        for sub in await self._subs.due(self._clock()):
+            if await self.plan(sub.chat_id, reschedule=True) is not None:
+                planned += 1
+        return planned
+
+    async def plan_instant(self) -> int:
+        """After a poll brought items: plan for every instant subscriber who is behind."""
+        upto = await self._outbox.max_item_id()
+        planned, after = 0, 0
+        while chats := await self._subs.instant_behind(upto, after, 500):
+            for chat_id in chats:
+                if await self.plan(chat_id):
+                    planned += 1
+            after = chats[-1]
+        return planned
+
+    async def preview(
+        self, *, langs: frozenset[str] | None, topics: frozenset[str] | None, locale: str, tz: str
+    ) -> list[str]:
+        """The digest a new subscriber with these settings would get now, without queuing it."""
+        floor = await self._subs.cursor_before(self._clock() - self._backfill)
+        rows = await self._outbox.pending_items(floor, langs, topics)
+        return self.render(rows, locale=locale, topics=topics, tz=tz)

@@ -1,0 +1,112 @@
+"""The errors router: bad input gets a localized explanation; anything else is logged."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent, Update
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import N_
+from bot.services.errors import FeedAdminError, InputError
+from handlers.texts import ANSWER_MAX, NO_PREVIEW, cut
+
+log = logging.getLogger(__name__)
+
+# InputError keys raised by bot.services (grep "InputError(") -> message; params fill it.
+INPUT_ERRORS = {
+    "bad_lang": N_("Unknown language: {bad}. Valid values: {valid}. Nothing was changed."),
+    "bad_topic": N_("Unknown topic: {bad}. Valid values: {valid}. Nothing was changed."),
+    "need_value": N_("Valid values: {valid}. Nothing was changed."),
+    "bad_schedule": N_("I did not understand the schedule. Use: {valid}. Nothing was changed."),
+    "bad_time": N_(
+        "{value} is not a time of day (00:00 to 23:59). Use: {valid}. Nothing was changed."
+    ),
+    "too_many_times": N_("At most {limit} times a day. Nothing was changed."),
+    "bad_ui_lang": N_("Unknown interface language. Valid values: {valid}."),
+    "not_subscribed": N_("You are not subscribed yet: send /start."),
+    "need_one": N_("At least one must stay chosen."),
+    "bad_button": N_("This button is out of date: send the command again."),
+}
+# FeedAdminError reasons and stored fetch error kinds -> what went wrong.
+FEED_REASONS = {
+    "bad_url": N_("This is not an http(s) URL."),
+    "bad_lang": N_("The language must be one of: ru, kk, en."),
+    "duplicate": N_("This feed is already added."),
+    "no_such_feed": N_("There is no such feed."),
+    "dns": N_("The host name was not found."),
+    "refused": N_("The server refused the connection."),
+    "timeout": N_("The server did not answer in time."),
+    "http_status": N_("The server answered with an error status."),
+    "too_large": N_("The document is too large."),
+    "too_many_redirects": N_("Too many redirects."),
+    "network": N_("Network error."),
+    "private_address": N_(
+        "The host is on a private network address, and private feeds are not allowed."
+    ),
+    "not_a_feed": N_("This is not an RSS or Atom feed."),
+    "unparseable": N_("The feed could not be parsed."),
+}
+
+
+def input_error_text(exc: InputError) -> str:
+    """The localized message for an InputError."""
+    key = exc.key
+    if key in ("bad_lang", "bad_topic") and not exc.params.get("bad"):
+        key = "need_value"
+    template = INPUT_ERRORS.get(key)
+    if template is None:
+        log.warning("no message for InputError key %r", exc.key)
+        return _("That did not work; nothing was changed.")
+    return _(template).format(**exc.params)
+
+
+def feed_reason(kind: str) -> str:
+    """A feed error reason or stored error kind in the current language."""
+    template = FEED_REASONS.get(kind)
+    return _(template) if template else kind
+
+
+async def _reply(update: Update, text: str) -> None:
+    if update.message is not None:
+        await update.message.answer(text, link_preview_options=NO_PREVIEW)
+    elif update.callback_query is not None:
+        await update.callback_query.answer(cut(text, ANSWER_MAX), show_alert=True)
+
+
+async def on_input_error(event: ErrorEvent) -> None:
+    """Bad input: say what is valid; the service changed nothing."""
+    assert isinstance(event.exception, InputError)
+    await _reply(event.update, input_error_text(event.exception))
+
+
+async def on_feed_error(event: ErrorEvent) -> None:
+    """A feed was not added or removed: the reason, and the technical detail for the admin."""
+    exc = event.exception
+    assert isinstance(exc, FeedAdminError)
+    detail = f"\n{cut(exc.detail, 300)}" if exc.detail else ""
+    await _reply(event.update, f"❌ {feed_reason(exc.reason)}{detail}")
+
+
+async def on_unexpected(event: ErrorEvent) -> None:
+    """Anything else: log it, and tell the user nothing was changed (if Telegram is reachable)."""
+    exc = event.exception
+    log.error("update %s failed", event.update.update_id, exc_info=exc)
+    if isinstance(exc, TelegramAPIError):
+        return  # a reply would most likely fail the same way
+    try:
+        await _reply(event.update, _("Something went wrong; nothing was changed. Try later."))
+    except TelegramAPIError:
+        log.warning("could not tell chat about the failure of update %s", event.update.update_id)
+
+
+def make_router() -> Router:
+    """A fresh errors router."""
+    router = Router(name=__name__)
+    router.error.register(on_input_error, ExceptionTypeFilter(InputError))
+    router.error.register(on_feed_error, ExceptionTypeFilter(FeedAdminError))
+    router.error.register(on_unexpected)
+    return router

@@ -1,0 +1,96 @@
+"""/start /stop /help /settings /digest, the interface language, and group migrations."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import locale_of
+from bot.services.digest import Digests
+from bot.services.subscriptions import Subscriptions
+from feeds.topics import Taxonomy
+from handlers.keyboards import UiLangCb, chat_of, redraw_text, settings_keyboard
+from handlers.texts import LANG_NAMES, brief, help_text, schedule_text, settings_text
+
+
+async def cmd_start(message: Message, subs: Subscriptions, taxonomy: Taxonomy) -> None:
+    """/start: subscribe with the defaults, or resume a paused subscription as it was."""
+    code = locale_of(message.from_user.language_code) if message.from_user else None
+    sub, new = await subs.start(message.chat.id, code)
+    if not new:
+        text = _("Welcome back! Deliveries are on again with your settings:")
+        await message.answer(f"{text}\n{brief(sub, taxonomy)}")
+        return
+    when = schedule_text(sub.schedule, sub.times, sub.timezone)
+    what = _(
+        "I send digests of news in Kazakh, Russian and English. "
+        "For now: all languages and topics, {schedule}."
+    ).format(schedule=when)
+    how = _(
+        "Filters: /lang for languages, /topics for topics, /schedule for when; "
+        "/settings shows them all."
+    )
+    await message.answer(f"{what}\n{how}")
+
+
+async def cmd_stop(message: Message, subs: Subscriptions) -> None:
+    """/stop: pause deliveries; the settings stay."""
+    await subs.stop(message.chat.id)
+    await message.answer(_("Deliveries are paused; your settings are kept. /start resumes them."))
+
+
+async def cmd_help(message: Message) -> None:
+    """/help: the commands."""
+    await message.answer(help_text(admin=False))
+
+
+async def cmd_settings(message: Message, subs: Subscriptions, taxonomy: Taxonomy) -> None:
+    """/settings: everything chosen, with interface-language buttons and shortcuts."""
+    sub = await subs.require(message.chat.id)
+    await message.answer(settings_text(sub, taxonomy), reply_markup=settings_keyboard(sub.ui_lang))
+
+
+async def on_ui_lang(
+    query: CallbackQuery,
+    callback_data: UiLangCb,
+    subs: Subscriptions,
+    taxonomy: Taxonomy,
+    i18n: I18n,
+) -> None:
+    """A tap on Русский / Қазақша / English: the settings redrawn in the new language."""
+    sub = await subs.set_ui_lang(chat_of(query), callback_data.code)
+    with i18n.use_locale(callback_data.code):
+        await redraw_text(query, settings_text(sub, taxonomy), settings_keyboard(sub.ui_lang))
+        name = LANG_NAMES[callback_data.code]
+        await query.answer(_("Interface language: {name}").format(name=name))
+
+
+async def cmd_digest(message: Message, digests: Digests, subs: Subscriptions) -> None:
+    """/digest: queue every pending matching item now; the sender delivers it."""
+    count = await digests.plan(message.chat.id)
+    if count is None:  # not subscribed, or a scheduled digest took these items just now
+        await subs.require(message.chat.id)
+    elif count == 0:
+        await message.answer(_("No news for your filters since the last digest."))
+
+
+async def on_migrate(message: Message, subs: Subscriptions) -> None:
+    """A group became a supergroup: the subscription follows it to the new chat id."""
+    if message.migrate_to_chat_id is not None:
+        await subs.migrate(message.chat.id, message.migrate_to_chat_id)
+
+
+def make_router() -> Router:
+    """A fresh router (a router joins one dispatcher only, and tests build several)."""
+    router = Router(name=__name__)
+    router.message.register(cmd_start, CommandStart())
+    router.message.register(cmd_stop, Command("stop"))
+    router.message.register(cmd_help, Command("help"))
+    router.message.register(cmd_settings, Command("settings"))
+    router.message.register(cmd_digest, Command("digest"))
+    router.message.register(on_migrate, F.migrate_to_chat_id)
+    router.callback_query.register(on_ui_lang, UiLangCb.filter())
+    return router

@@ -1,0 +1,204 @@
+"""/lang /topics /schedule /settings /digest: arguments, keyboards edited in place, bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from tests.e2e.conftest import USER, Chat, Habar, buttons, marked
+from tests.support.fake_telegram import FakeTelegram
+
+ALL_LANGS = {"lg:ru", "lg:kk", "lg:en", "lg:all"}
+
+
+async def _started(
+    habar: Habar, fake: FakeTelegram, chat_id: int, language_code: str = "en", langs: str = ""
+) -> Chat:
+    """A subscribed chat, set up through the service (/start itself is test_onboarding's)."""
+    await habar.app.res.subs.start(chat_id, language_code)
+    if langs:
+        await habar.app.res.subs.set_languages(chat_id, langs)
+    return Chat(fake, chat_id, language_code=language_code)
+
+
+async def test_lang_with_codes_chooses_those_languages(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = await _started(habar, fake_tg, 5001)
+    reply = await chat.ask("/lang kk, ru")
+    assert reply.text == "Languages: Русский, Қазақша"
+    assert "Languages: Русский, Қазақша" in (await chat.ask("/settings")).text
+    other = await _started(habar, fake_tg, 5101, langs="kk")
+    assert (await other.ask("/lang all")).text == "Languages: all languages"
+
+
+async def test_lang_with_unknown_code_lists_valid_codes_and_changes_nothing(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = await _started(habar, fake_tg, 5002, langs="kk")
+    reply = await chat.ask("/lang xx ru")
+    assert "xx" in reply.text
+    assert "ru kk en all" in reply.text
+    assert "Nothing was changed" in reply.text
+    assert "Languages: Қазақша" in (await chat.ask("/settings")).text
+
+
+async def test_topics_with_unknown_slug_lists_valid_slugs_and_changes_nothing(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    slugs = habar.app.res.taxonomy.slugs
+    chat = await _started(habar, fake_tg, 5003)
+    reply = await chat.ask("/topics nosuch")
+    assert "nosuch" in reply.text
+    assert all(slug in reply.text for slug in slugs)
+    assert "Topics: all topics" in (await chat.ask("/settings")).text
+
+
+async def test_topics_with_slugs_chooses_them_by_name_in_the_users_language(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    taxonomy = habar.app.res.taxonomy
+    first, second = taxonomy.slugs[:2]
+    chat = await _started(habar, fake_tg, 5004, language_code="kk")
+    reply = await chat.ask(f"/topics {first} {second}")
+    names = ", ".join(taxonomy.name(s, "kk") for s in (first, second))
+    assert reply.text == f"Тақырыптар: {names}"
+
+
+async def test_schedule_with_valid_arguments_sets_it(habar: Habar, fake_tg: FakeTelegram) -> None:
+    chat = await _started(habar, fake_tg, 5005)
+    reply = await chat.ask("/schedule daily 18:30 7:05")
+    assert reply.text == "Schedule: daily at 07:05, 18:30 (Asia/Almaty)"
+    assert "Schedule: daily at 07:05, 18:30" in (await chat.ask("/settings")).text
+    instant = await _started(habar, fake_tg, 5105)
+    assert (await instant.ask("/schedule instant")).text == "Schedule: instantly, as news arrives"
+    hourly = await _started(habar, fake_tg, 5205)
+    assert (await hourly.ask("/schedule hourly")).text == "Schedule: hourly"
+
+
+async def test_schedule_with_impossible_time_names_the_format_and_changes_nothing(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = await _started(habar, fake_tg, 5006)
+    reply = await chat.ask("/schedule daily 25:99")
+    assert "25:99" in reply.text
+    assert "instant | hourly | daily HH:MM" in reply.text
+    assert "Schedule: daily at 09:00 (Asia/Almaty)" in (await chat.ask("/settings")).text
+
+
+async def test_lang_keyboard_taps_edit_the_same_message_in_place(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = await _started(habar, fake_tg, 5007)
+    menu = await chat.ask("/lang")
+    assert set(buttons(menu)) == ALL_LANGS
+    assert marked(menu) == ALL_LANGS
+    answer = await chat.tap(menu, "lg:kk")
+    assert answer.text == "Languages: Русский, English"
+    assert marked(chat.now(menu)) == {"lg:ru", "lg:en"}
+    await chat.tap(chat.now(menu), "lg:all")
+    assert marked(chat.now(menu)) == ALL_LANGS
+    again = await chat.tap(chat.now(menu), "lg:all")  # nothing to redraw: no error either
+    assert again.text == "Languages: all languages"
+    assert len(chat.sent()) == 1  # the keyboard: taps sent nothing new
+    assert [e for e in fake_tg.errors if e[0].lower().startswith("edit")] == []
+
+
+async def test_untoggling_the_last_language_is_refused_and_changes_nothing(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = await _started(habar, fake_tg, 5008, langs="en")
+    menu = await chat.ask("/lang")
+    answer = await chat.tap(menu, "lg:en")
+    assert answer.show_alert
+    assert answer.text == "At least one must stay chosen."
+    assert marked(chat.now(menu)) == {"lg:en"}
+    assert "Languages: English" in (await chat.ask("/settings")).text
+
+
+async def test_topics_keyboard_names_topics_in_the_users_language_and_toggles(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    taxonomy = habar.app.res.taxonomy
+    chat = await _started(habar, fake_tg, 5009, language_code="ru")
+    menu = await chat.ask("/topics")
+    shown = buttons(menu)
+    first = taxonomy.slugs[0]
+    assert shown[f"tp:{first}"] == "✅ " + taxonomy.name(first, "ru")
+    assert len(shown) == len(taxonomy.slugs) + 1
+    await chat.tap(menu, f"tp:{first}")
+    assert marked(chat.now(menu)) == {f"tp:{s}" for s in taxonomy.slugs[1:]}
+    assert taxonomy.name(first, "ru") not in (await chat.ask("/settings")).text
+
+
+async def test_schedule_with_an_unknown_kind_names_the_format(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = await _started(habar, fake_tg, 5106)
+    reply = await chat.ask("/schedule weekly")
+    assert reply.text.startswith("I did not understand the schedule.")
+    assert "instant | hourly | daily HH:MM" in reply.text
+
+
+async def test_schedule_keyboard_tap_moves_the_mark(habar: Habar, fake_tg: FakeTelegram) -> None:
+    chat = await _started(habar, fake_tg, 5010)
+    menu = await chat.ask("/schedule")
+    assert marked(menu) == {"sc|daily 09:00"}
+    answer = await chat.tap(menu, "sc|daily 09:00 18:00")
+    assert answer.text == "Schedule: daily at 09:00, 18:00 (Asia/Almaty)"
+    assert marked(chat.now(menu)) == {"sc|daily 09:00 18:00"}
+
+
+async def test_settings_language_buttons_switch_the_interface_language(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = await _started(habar, fake_tg, 5011, language_code="ru")
+    shown = await chat.ask("/settings")
+    assert shown.text.startswith("Ваши настройки")
+    assert marked(shown) == {"ui:ru"}
+    answer = await chat.tap(shown, "ui:kk")
+    assert answer.text == "Интерфейс тілі: Қазақша"
+    now = chat.now(shown)
+    assert now.text.startswith("Баптауларыңыз")
+    assert marked(now) == {"ui:kk"}
+    assert (await chat.ask("/help")).text.startswith("Командалар:")  # Telegram still says ru
+    await chat.tap(now, "ui:en")
+    assert (await chat.ask("/lang xx")).text.startswith("Unknown language: xx")
+
+
+async def test_settings_shortcut_sends_the_topics_keyboard(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = await _started(habar, fake_tg, 5012)
+    shown = await chat.ask("/settings")
+    before = len(chat.sent())
+    await chat.tap(shown, "mn:topics")
+    [menu] = await fake_tg.wait_sent(chat_id=chat.chat_id, after=before)
+    assert menu.text == "Choose topics:"
+    assert "tp:all" in buttons(menu)
+
+
+async def test_digest_with_nothing_pending_says_so(
+    start_habar: Callable[..., Awaitable[Habar]], fake_tg: FakeTelegram, db_url: str
+) -> None:
+    habar = await start_habar(database_url=db_url)
+    chat = await _started(habar, fake_tg, USER, language_code="kk")
+    reply = await chat.ask("/digest")
+    assert reply.text == "Соңғы дайджесттен бері сүзгілеріңізге сай жаңалықтар жоқ."
+
+
+async def test_unexpected_failure_is_logged_and_the_user_told_nothing_changed(
+    habar: Habar,
+    fake_tg: FakeTelegram,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(chat_id: int, args: str) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(habar.app.res.subs, "set_languages", broken)  # a fault, not a fake DB
+    chat = await _started(habar, fake_tg, 5301)
+    reply = await chat.ask("/lang kk")
+    assert reply.text == "Something went wrong; nothing was changed. Try later."
+    assert "disk on fire" in caplog.text
