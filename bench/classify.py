@@ -2,7 +2,8 @@
 
     python bench/classify.py [FILE ...]
 
-Default: tests/data/labelled/items.jsonl if it exists, else dev.jsonl. Each line is
+Default: the development set, tests/data/labelled/dev.jsonl; name the held-out set
+(tests/data/labelled/items.jsonl) explicitly to evaluate on it. Each line is
 {"id", "lang", "title", "summary", "topics", "variant", ...}. Prints language accuracy on
 title+summary and on titles alone (overall, per language, per variant), topic micro-F1 and
 per-topic precision/recall/F1, the misclassified items, and throughput.
@@ -122,8 +123,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path)
     args = parser.parse_args()
-    default = LABELLED / "items.jsonl"
-    files = args.files or [default if default.exists() else LABELLED / "dev.jsonl"]
+    files = args.files or [LABELLED / "dev.jsonl"]
     items = load(files)
     print(f"{len(items)} items from {', '.join(str(f) for f in files)}")
     taxonomy = Taxonomy.load()

@@ -27,7 +27,7 @@ _LATIN_KK = str.maketrans(
             strict=True,
         )
     )
-    | {"'": None}
+    | {"'": None, "ə": "а", "ç": "ч"}  # the older ə-alphabet (abai.kz/lt) and Turkish-style ç
 )
 # Kazakh in the Arabic script (China), letter by letter; front/back vowels fold together.
 _ARABIC_KK = str.maketrans(
@@ -50,6 +50,7 @@ class Rule:
     spec: str
     groups: tuple[tuple[str, ...], ...]
     exclude: bool = False
+    weak: bool = False  # only tags the topic when no other topic has a strong match
 
 
 def fold_words(text: str, lang: Lang = Lang.OTHER) -> list[str]:
@@ -62,14 +63,14 @@ def fold_words(text: str, lang: Lang = Lang.OTHER) -> list[str]:
 def _fold(word: str, kazakh: bool) -> str:
     if "\u0600" <= word[0] <= "\u06ff":
         word = word.translate(_ARABIC_KK)
-    elif kazakh and word[0].isascii():
+    elif kazakh and word[0] < "\u0370":  # Latin, including words that start with á, ı or ə
         for digraph, letter in (("shch", "щ"), ("sh", "ш"), ("ch", "ч"), ("ts", "ц")):
             word = word.replace(digraph, letter)
         word = word.translate(_LATIN_KK)
     return word.translate(_FOLD)
 
 
-def compile_rule(topic: str, spec: str, exclude: bool = False) -> Rule:
+def compile_rule(topic: str, spec: str, exclude: bool = False, weak: bool = False) -> Rule:
     """Compile a pattern string; raise PatternError when a part of it is empty."""
     groups = []
     for group in spec.split("&"):
@@ -80,7 +81,7 @@ def compile_rule(topic: str, spec: str, exclude: bool = False) -> Rule:
         if not stems:
             raise PatternError(f"empty stem in pattern {spec!r}")
         groups.append(tuple(stems))
-    return Rule(topic, spec, tuple(groups), exclude)
+    return Rule(topic, spec, tuple(groups), exclude, weak)
 
 
 class Matcher:

@@ -4,8 +4,10 @@ Patterns are word-start stems matched on folded text (see feeds/data/topics.toml
 stem covers Russian inflection, Kazakh suffixes, Kazakh typed on a Russian keyboard and
 Kazakh in the Latin and Arabic scripts. Every language's patterns are tried on every item:
 Russian news quotes Kazakh terms («Кәсіподақтар федерациясы») and the reverse. A topic
-named in the title counts; in the lead alone it needs two different patterns, so a passing
-mention ("...молодого города...") does not tag an item.
+named in the title counts; in the lead alone it needs two different words (three when the
+title names another topic), so a passing mention ("...молодого города...") does not tag an
+item. Weak words (an akim, a budget, a factory) count only when no other topic is found, so
+"Аким открыл школу" is filed as education and "Аким встретился с жителями" as politics.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import functools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from feeds.topic_rules import Matcher, PatternError, Rule, compile_rule, fold_wo
 
 _SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _PATTERN_KEYS = ("ru", "kk", "en", "any")
-_TOPIC_KEYS = frozenset({"slug", "name", "exclude", *_PATTERN_KEYS})
+_TOPIC_KEYS = frozenset({"slug", "name", "exclude", "weak", *_PATTERN_KEYS})
 _BUILTIN = "feeds/data/topics.toml"
 
 
@@ -88,25 +90,64 @@ class Taxonomy:
         title, _, rest = text.strip().partition("\n")
         head = fold_words(title, lang)
         hits = self._matcher.hits(head + fold_words(f"{rest}\n{lead}", lang))
-        excluded: dict[str, set[int]] = {}
-        for rule, positions in hits.items():
-            if rule.exclude:
-                excluded.setdefault(rule.topic, set()).update(positions)
-        spans: dict[str, set[frozenset[int]]] = {}
-        specs: dict[str, list[str]] = {}
-        for rule, positions in hits.items():
-            if rule.exclude or positions <= excluded.get(rule.topic, set()):
-                continue
-            # A title word counts double; one word matched by two patterns counts once.
-            spans.setdefault(rule.topic, set()).add(
-                frozenset({-1}) if min(positions) < len(head) else frozenset(positions)
-            )
-            specs.setdefault(rule.topic, []).append(rule.spec)
-        return {
-            slug: specs[slug]
-            for slug in self._topics
-            if frozenset({-1}) in spans.get(slug, ()) or len(spans.get(slug, ())) >= 2
-        }
+        evidence = _evidence(hits, len(head))
+        # A lead that only mentions a topic in passing while the title names another one
+        # needs more words; weak words (an akim, a budget) file an item only on their own.
+        titled = any(ev.titled and ev.strong for ev in evidence.values())
+        need = _LEAD_WORDS + 1 if titled else _LEAD_WORDS
+        chosen = {slug for slug, ev in evidence.items() if ev.strong and ev.enough(need)}
+        if not chosen:
+            chosen = {slug for slug, ev in evidence.items() if ev.enough(need)}
+        return {slug: evidence[slug].specs for slug in self._topics if slug in chosen}
+
+
+_LEAD_WORDS = 2  # different matched words a lead needs when the title names no topic
+
+
+@dataclass(slots=True)
+class _Evidence:
+    """What one topic's patterns found in an item."""
+
+    titled: bool = False
+    spans: list[frozenset[int]] = field(default_factory=list)
+    specs: list[str] = field(default_factory=list)
+    strong: bool = False
+
+    def enough(self, need: int) -> bool:
+        """True when the title names the topic or the lead has `need` different words for it."""
+        return self.titled or _distinct_words(self.spans) >= need
+
+
+def _distinct_words(spans: list[frozenset[int]]) -> int:
+    """Matches that share a word count once ("Ұлттық банк" and "банк" are one mention)."""
+    groups: list[set[int]] = []
+    for span in spans:
+        merged = set(span)
+        for group in [g for g in groups if g & merged]:
+            merged |= group
+            groups.remove(group)
+        groups.append(merged)
+    return len(groups)
+
+
+def _evidence(hits: Mapping[Rule, set[int]], title_len: int) -> dict[str, _Evidence]:
+    """Per topic: where its patterns matched, apart from words its exclusions cover."""
+    excluded: dict[str, set[int]] = {}
+    for rule, positions in hits.items():
+        if rule.exclude:
+            excluded.setdefault(rule.topic, set()).update(positions)
+    evidence: dict[str, _Evidence] = {}
+    for rule, positions in hits.items():
+        if rule.exclude or positions <= excluded.get(rule.topic, set()):
+            continue
+        found = evidence.setdefault(rule.topic, _Evidence())
+        if min(positions) < title_len:
+            found.titled = True
+        else:
+            found.spans.append(frozenset(positions))
+        found.specs.append(rule.spec)
+        found.strong = found.strong or not rule.weak
+    return evidence
 
 
 def classify(
@@ -179,12 +220,14 @@ def _parse_topic(table: Any, where: str) -> Topic:
     if not isinstance(names, dict) or not all(isinstance(v, str) and v for v in names.values()):
         raise TaxonomyError(f"{where}: name must be a table of non-empty strings")
     rules: list[Rule] = []
-    for key in (*_PATTERN_KEYS, "exclude"):
+    for key in (*_PATTERN_KEYS, "weak", "exclude"):
         values = table.get(key, [])
         if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
             raise TaxonomyError(f"{where}: {key} must be a list of non-empty strings")
         try:
-            rules += [compile_rule(slug, v, exclude=key == "exclude") for v in values]
+            rules += [
+                compile_rule(slug, v, exclude=key == "exclude", weak=key == "weak") for v in values
+            ]
         except PatternError as exc:
             raise TaxonomyError(f"{where}: {exc}") from exc
     return Topic(slug, dict(names), tuple(rules))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -45,17 +47,30 @@ def _schedule(sub: Subscriber) -> str:
     return _("Schedule: {schedule}").format(schedule=text)
 
 
+async def choose(
+    message: Message,
+    command: CommandObject,
+    subs: Subscriptions,
+    taxonomy: Taxonomy,
+    item: str,
+    apply: Callable[[int, str], Awaitable[Subscriber]],
+    describe: Callable[[Subscriber], str],
+) -> None:
+    """No arguments: show the item's keyboard; with arguments: apply them and confirm."""
+    if not command.args:
+        sub = await subs.require(message.chat.id)
+        text, markup = menu(item, sub, taxonomy)
+        await message.answer(text, reply_markup=markup)
+        return
+    sub = await apply(message.chat.id, command.args)
+    await message.answer(describe(sub))
+
+
 async def cmd_lang(
     message: Message, command: CommandObject, subs: Subscriptions, taxonomy: Taxonomy
 ) -> None:
     """/lang: a keyboard of languages; `/lang kk ru` (or `all`) chooses at once."""
-    if not command.args:
-        sub = await subs.require(message.chat.id)
-        text, markup = menu("lang", sub, taxonomy)
-        await message.answer(text, reply_markup=markup)
-        return
-    sub = await subs.set_languages(message.chat.id, command.args)
-    await message.answer(_langs(sub))
+    await choose(message, command, subs, taxonomy, "lang", subs.set_languages, _langs)
 
 
 async def on_lang(query: CallbackQuery, callback_data: LangCb, subs: Subscriptions) -> None:
@@ -69,13 +84,9 @@ async def cmd_topics(
     message: Message, command: CommandObject, subs: Subscriptions, taxonomy: Taxonomy
 ) -> None:
     """/topics: a keyboard of topics; `/topics politics economy` (or `all`) chooses at once."""
-    if not command.args:
-        sub = await subs.require(message.chat.id)
-        text, markup = menu("topics", sub, taxonomy)
-        await message.answer(text, reply_markup=markup)
-        return
-    sub = await subs.set_topics(message.chat.id, command.args)
-    await message.answer(_topics(sub, taxonomy))
+    await choose(
+        message, command, subs, taxonomy, "topics", subs.set_topics, lambda s: _topics(s, taxonomy)
+    )
 
 
 async def on_topic(
@@ -91,13 +102,7 @@ async def cmd_schedule(
     message: Message, command: CommandObject, subs: Subscriptions, taxonomy: Taxonomy
 ) -> None:
     """/schedule: preset buttons; `/schedule instant | hourly | daily HH:MM [HH:MM ...]`."""
-    if not command.args:
-        sub = await subs.require(message.chat.id)
-        text, markup = menu("schedule", sub, taxonomy)
-        await message.answer(text, reply_markup=markup)
-        return
-    sub = await subs.set_schedule(message.chat.id, command.args)
-    await message.answer(_schedule(sub))
+    await choose(message, command, subs, taxonomy, "schedule", subs.set_schedule, _schedule)
 
 
 async def on_schedule(

@@ -77,6 +77,16 @@ def test_unknown_slug_and_missing_names_fall_back_to_the_slug(tmp_path: Path) ->
         ("Театрда жаңа спектакльдің премьерасы өтті", Lang.KK, "culture"),
         ("Astana hosts international theatre festival", Lang.EN, "culture"),
         ("Xалық қалаулылары жaңа заңды қабылдады", Lang.KK, "politics"),  # Latin X, a
+        ("Кәсіподағы жалақыны көтеруді талап етті", Lang.KK, "unions"),  # қ > ғ before a vowel
+        ("Ауылдағы мектебіне жаңа жабдық әкелінді", Lang.KK, "education"),  # п > б
+        ("Áleýmettik kómek kórsetildi", Lang.KK, "social"),  # Latin word starting with á
+        ("Mədeny múra kórmesi ashyldy", Lang.KK, "culture"),  # the ə-alphabet of abai.kz/lt
+        ("Шахтёры погибли на шахте: рабочий погиб при обвале", Lang.RU, "unions"),
+        ("Өндірісте жазатайым оқиға: жұмысшы қаза тапты", Lang.KK, "unions"),
+        ("Курьеры требуют признать платформенную занятость трудовой", Lang.RU, "unions"),
+        ("«Жасыл ел» жасағы жазғы маусымды бастады", Lang.KK, "youth"),
+        ("Нацбанк сохранил базовую ставку", Lang.RU, "economy"),
+        ("Мұнай өндіру көлемі артты", Lang.KK, "economy"),
     ],
 )
 def test_stems_match_inflected_and_respelled_words(
@@ -109,6 +119,11 @@ def test_item_about_nothing_we_track_has_no_topics(taxonomy: Taxonomy, text: str
 @pytest.mark.parametrize(
     ("text", "slug"),
     [
+        ("Ұлттық қоры туралы есеп жарияланды", "health"),  # қоры (fund) is not кори (measles)
+        ("Магистраль закрыли на ремонт", "education"),  # not a магистрант
+        ("Бүгін анықталған жайттар туралы", "culture"),  # анық- is not әні (song)
+        ("Trade unions meet in Astana", "economy"),  # "trade union" is not trade
+        ("Еңбек және халықты әлеуметтік қорғау министрлігі хабарлады", "social"),  # a ministry
         ("European Union leaders meet in Brussels", "unions"),
         ("Назарбаев Университет открыл набор", "politics"),
         ("Вакцинация проводится на добровольной основе. Екпе ерікті түрде салынады", "youth"),
@@ -122,6 +137,40 @@ def test_passing_mention_in_the_lead_does_not_tag_but_the_title_does(taxonomy: T
     lead = "Об этом сообщили в акимате города."
     assert "politics" not in taxonomy.match("Открылся новый каток", Lang.RU, lead=lead)
     assert "politics" in taxonomy.match("Аким открыл новый каток", Lang.RU)
+
+
+def test_weak_words_file_an_item_only_when_nothing_else_does(taxonomy: Taxonomy) -> None:
+    assert taxonomy.match("Аким открыл новую школу", Lang.RU) == {"education"}
+    assert taxonomy.match("Аким встретился с жителями", Lang.RU) == {"politics"}
+    strike = "Нефтяники вышли на забастовку на месторождении"
+    assert taxonomy.match(strike, Lang.RU) == {"unions"}
+    assert taxonomy.match("Добыча нефти на месторождении выросла", Lang.RU) == {"economy"}
+
+
+def test_government_raising_pensions_is_social_not_politics(taxonomy: Taxonomy) -> None:
+    lead = "Соответствующее постановление подписал премьер-министр."
+    topics = taxonomy.match("Правительство повысит пенсии и пособия", Lang.RU, lead=lead)
+    assert topics == {"social"}
+
+
+def test_passing_a_law_is_politics_whatever_it_is_about(taxonomy: Taxonomy) -> None:
+    topics = taxonomy.match("Токаев подписал закон о новых пособиях", Lang.RU)
+    assert topics == {"politics", "social"}
+
+
+def test_lead_needs_three_words_when_the_title_names_another_topic(taxonomy: Taxonomy) -> None:
+    title = "Профсоюз провёл собрание"
+    two = "Собрались учителя одной школы."
+    three = "Собрались учителя одной школы, обсуждали учебники."
+    assert taxonomy.match(title, Lang.RU, lead=two) == {"unions"}
+    assert taxonomy.match(title, Lang.RU, lead=three) == {"unions", "education"}
+    assert taxonomy.match("Собрание прошло", Lang.RU, lead=two) == {"education"}
+
+
+def test_words_of_one_phrase_count_once_in_the_lead(taxonomy: Taxonomy) -> None:
+    # "Национальный банк" and "банк" overlap: one mention, not two different words.
+    lead = "Об этом сообщил Национальный банк."
+    assert "economy" not in taxonomy.match("Открылся новый каток", Lang.RU, lead=lead)
 
 
 def test_first_line_of_text_is_the_title(taxonomy: Taxonomy) -> None:
@@ -162,6 +211,14 @@ def test_custom_file_extends_the_built_in_taxonomy(tmp_path: Path) -> None:
     assert custom.name("culture", "kk") == "Мәдениет"
 
 
+def test_custom_file_can_add_weak_words(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text('extends = "builtin"\n[[topic]]\nslug = "politics"\nweak = ["мэр"]\n')
+    custom = Taxonomy.load(path)
+    assert custom.match("Мэр открыл каток", Lang.RU) == {"politics"}
+    assert custom.match("Мэр открыл новую школу", Lang.RU) == {"education"}
+
+
 def test_file_without_extends_replaces_the_built_in_taxonomy(tmp_path: Path) -> None:
     path = tmp_path / "topics.toml"
     path.write_text('[[topic]]\nslug = "sport"\nname = { ru = "Спорт" }\nru = ["футбол"]\n')
@@ -180,6 +237,7 @@ def test_file_without_extends_replaces_the_built_in_taxonomy(tmp_path: Path) -> 
         ("[[topic]]\nslug = 'a'\npaterns = ['x']\n", "unknown keys ['paterns']"),
         ("[[topic]]\nslug = 'a'\nru = 'профсоюз'\n", "ru must be a list"),
         ("[[topic]]\nslug = 'a'\nru = ['профсоюз', '']\n", "ru must be a list"),
+        ("[[topic]]\nslug = 'a'\nweak = 'аким'\n", "weak must be a list"),
         ("[[topic]]\nslug = 'a'\nru = ['профсоюз & ']\n", "empty stem"),
         ("[[topic]]\nslug = 'a'\nname = { ru = 5 }\n", "name must be a table"),
         ("extends = 'other'\n[[topic]]\nslug = 'a'\n", 'extends must be "builtin"'),
@@ -209,4 +267,4 @@ def test_dev_set_topic_micro_f1_meets_target(taxonomy: Taxonomy) -> None:
         _, got = classify(item["title"], item["summary"], taxonomy=taxonomy)
         want = set(item["topics"])
         tp, fp, fn = tp + len(got & want), fp + len(got - want), fn + len(want - got)
-    assert 2 * tp / (2 * tp + fp + fn) >= 0.85
+    assert 2 * tp / (2 * tp + fp + fn) >= 0.90
