@@ -60,9 +60,24 @@ def _host(hostname: str) -> str | None:
     return host if _HOST_OK.fullmatch(host) else None
 
 
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4 on an absolute path ("/a/./b/../c" -> "/a/c"), keeping empty segments."""
+    out: list[str] = []
+    segments = path.split("/")[1:]
+    for seg in segments:
+        if seg == "..":
+            if out:
+                out.pop()
+        elif seg != ".":
+            out.append(seg)
+    if segments and segments[-1] in (".", ".."):
+        out.append("")  # "/a/b/.." names the folder "/a/"
+    return "/" + "/".join(out)
+
+
 def _path(path: str) -> str:
-    if "/." in path:  # "/a/../b": resolving it as a reference removes the dot segments
-        path = urlsplit(urljoin("http://h/", path)).path
+    if "/." in path:
+        path = _remove_dot_segments(path)
     return _encode(path, _PATH_SAFE) or "/"
 
 

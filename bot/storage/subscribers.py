@@ -131,12 +131,13 @@ class SubscriberRepo:
                     select(subscribers.c.chat_id).where(subscribers.c.chat_id == new_chat_id)
                 )
             ).first()
-            if taken is None:
-                await conn.execute(
-                    update(subscribers)
-                    .where(subscribers.c.chat_id == old_chat_id)
-                    .values(chat_id=new_chat_id, updated_at=now)
-                )
+            # The new chat keeps its own subscription if it has one; the old chat is gone.
+            values = {"chat_id": new_chat_id} if taken is None else {"status": "blocked"}
+            await conn.execute(
+                update(subscribers)
+                .where(subscribers.c.chat_id == old_chat_id)
+                .values(updated_at=now, **values)
+            )
             await conn.execute(
                 update(outbox).where(outbox.c.chat_id == old_chat_id).values(chat_id=new_chat_id)
             )

@@ -63,6 +63,7 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.chat_actions: list[tuple[int | str, str]] = []
         self.errors: list[tuple[str, int, str]] = []  # (method, code, description)
+        self.error_at: list[float] = []  # event-loop time of each entry in errors
         self.pollers = 0  # getUpdates calls waiting right now
         self._by_chat: dict[int | str, list[Msg]] = {}
         self._messages: dict[tuple[int | str, int], Msg] = {}
@@ -128,6 +129,7 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
         except ApiError as exc:
             self.stats.count_error(exc.code)
             self.errors.append((name, exc.code, exc.description))
+            self.error_at.append(asyncio.get_running_loop().time())
             return _reply(exc.payload(), exc.code)
         return _reply({"ok": True, "result": result}, 200)
 

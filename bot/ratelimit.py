@@ -1,0 +1,110 @@
+"""The bot's send budget: Telegram's global and per-chat limits, held on our side."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+
+PER_CHAT_INTERVAL = 1.0  # Telegram allows about one message a second to one chat
+
+
+class RateLimiter:
+    """At most `rate` sends in any second, one second apart per chat; retry_after pauses all.
+
+    A send counts from when it starts until one window after Telegram answered it: Telegram saw
+    it at some moment in between, so no jitter on the way can put two sends in one window.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        per_chat: float = PER_CHAT_INTERVAL,
+    ) -> None:
+        self._gap = 1.0 / rate
+        self._span = max(1.0, self._gap)  # Telegram counts whole seconds
+        self._cap = max(1, int(rate * self._span + 1e-9))
+        self._per_chat = per_chat
+        self._clock = clock
+        self._next = 0.0  # spacing: the earliest start of the next send
+        self._paused_until = 0.0
+        self._answered: deque[float] = deque()  # when recent sends were answered, in order
+        self._in_flight = 0
+        self._chat_busy: set[int] = set()
+        self._chat_next: dict[int, float] = {}
+        self._turn = asyncio.Lock()
+        self._settled = asyncio.Event()
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said retry_after: nobody starts a send before then, whatever the chat."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    async def acquire(self, chat_id: int | None = None) -> None:
+        """Wait for this send's turn and count it; call done() once Telegram has answered."""
+        while True:
+            if chat_id is not None:
+                await self._until(lambda: self._chat_wait(chat_id))
+            async with self._turn:  # one waiter at a time, so turns go in order
+                await self._until(self._global_wait)
+                if chat_id is None or self._chat_wait(chat_id) == 0:
+                    self._take(chat_id)
+                    return
+
+    def done(self, chat_id: int | None = None) -> None:
+        """Telegram answered (or the send failed): the send leaves the in-flight count."""
+        now = self._clock()
+        self._in_flight -= 1
+        self._answered.append(now)
+        if chat_id is not None:
+            self._chat_busy.discard(chat_id)
+            self._chat_next[chat_id] = now + self._per_chat
+        self._settled.set()
+        self._settled = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, chat_id: int | None = None) -> AsyncIterator[None]:
+        """acquire() and done() around one send, even when it fails or is cancelled."""
+        await self.acquire(chat_id)
+        try:
+            yield
+        finally:
+            self.done(chat_id)
+
+    def _take(self, chat_id: int | None) -> None:
+        now = self._clock()
+        self._next = max(self._next, now) + self._gap
+        self._in_flight += 1
+        if chat_id is not None:
+            self._chat_busy.add(chat_id)
+            if len(self._chat_next) > 50_000:
+                self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+
+    def _global_wait(self) -> float | None:
+        """Seconds until a send may start; None while only an answer can free a place."""
+        now = self._clock()
+        answered = self._answered
+        while answered and answered[0] <= now - self._span:
+            answered.popleft()
+        ready = max(self._next, self._paused_until)
+        over = self._in_flight + len(answered) - self._cap + 1
+        if over > 0:
+            if over > len(answered):
+                return None
+            ready = max(ready, answered[over - 1] + self._span)
+        return max(0.0, ready - now)
+
+    def _chat_wait(self, chat_id: int) -> float | None:
+        if chat_id in self._chat_busy:
+            return None
+        return max(0.0, self._chat_next.get(chat_id, 0.0) - self._clock())
+
+    async def _until(self, wait: Callable[[], float | None]) -> None:
+        while (delay := wait()) != 0:
+            settled = self._settled
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await settled.wait()
