@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import random
 import resource
 import sys
@@ -99,6 +100,19 @@ class StallMonitor:
         self._task.cancel()
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User+system CPU time of worker processes so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except OSError:
+            pass
+    return total
+
+
 def peak_rss_mib(pids: list[int]) -> tuple[float, float]:
     """Peak resident memory of this process and the sum over worker processes, in MiB."""
     main = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -138,18 +152,19 @@ async def bench(feeds: int, items: int) -> None:
             # Start the parse workers before timing, as a running bot has them already.
             await res.ingest.process(make_feed(0, 1, random.Random(1)), {}, "http://x/", None)
             all_feeds = await res.feeds.list()
+            pids = list(getattr(res.ingest._executor, "_processes", {}) or {})
+            cpu0, wcpu0 = time.process_time(), cpu_seconds(pids)
             with StallMonitor() as cold_stall:
                 t0 = time.perf_counter()
                 cold = await res.poller.run_once(all_feeds)
                 cold_s = time.perf_counter() - t0
+            cold_cpu, cold_wcpu = time.process_time() - cpu0, cpu_seconds(pids) - wcpu0
             stored = await res.items.count()
             all_feeds = await res.feeds.list()
             with StallMonitor() as warm_stall:
                 t0 = time.perf_counter()
                 warm = await res.poller.run_once(all_feeds)
                 warm_s = time.perf_counter() - t0
-            executor = res.ingest._executor
-            pids = list(getattr(executor, "_processes", {}) or {})
             main_mib, workers_mib = peak_rss_mib(pids)
     stop.set()
     server.join(10)
@@ -158,6 +173,7 @@ async def bench(feeds: int, items: int) -> None:
     print(f"cold cycle: {cold_s:.2f} s ({sum(o.new_items for o in cold)} new items)")
     print(f"warm cycle: {warm_s:.2f} s ({sum(o.status == 'not_modified' for o in warm)} x 304)")
     print(f"items stored per second (cold): {stored / cold_s:,.0f}")
+    print(f"cold CPU: main process {cold_cpu:.1f} s, parse workers {cold_wcpu:.1f} s")
     print(
         f"longest event-loop stall: cold {cold_stall.worst * 1000:.1f} ms, "
         f"warm {warm_stall.worst * 1000:.1f} ms"

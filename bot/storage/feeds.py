@@ -10,6 +10,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.storage.engine import writing
 from bot.storage.tables import feeds, items
 
 
@@ -64,7 +65,7 @@ class FeedRepo:
             "failure_count": 0,
         }
         try:
-            async with self._engine.begin() as conn:
+            async with writing(self._engine) as conn:
                 new_id = (await conn.execute(insert(feeds).values(values))).inserted_primary_key
                 row = (await conn.execute(select(feeds).where(feeds.c.id == new_id[0]))).one()
         except IntegrityError:
@@ -100,7 +101,7 @@ class FeedRepo:
 
     async def remove(self, feed_id: int) -> FeedRow | None:
         """Delete a feed (its items stay); returns what was removed, or None."""
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             row = (await conn.execute(select(feeds).where(feeds.c.id == feed_id))).first()
             if row is None:
                 return None
@@ -123,7 +124,7 @@ class FeedRepo:
         self, feed_id: int, *, kind: str, detail: str, now: datetime, next_check_at: datetime
     ) -> None:
         """Store a classified failure and count it; the caller computed the backoff."""
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(
                 update(feeds)
                 .where(feeds.c.id == feed_id)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.storage.engine import writing
 from bot.storage.tables import feeds, item_topics, items
 from feeds.models import Item
 
@@ -86,7 +87,7 @@ class ItemRepo:
         An item is known when its key is stored, or when another feed already brought its URL.
         Returns how many items were new.
         """
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             fresh = await self._unseen(conn, feed_id, batch)
             if fresh:
                 await self._insert(conn, feed_id, fresh, success.now, source, backfill)

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.storage.engine import writing
 from bot.storage.items import ItemRow, to_row
 from bot.storage.subscribers import Subscriber
 from bot.storage.tables import item_topics, items, outbox, subscribers
@@ -51,6 +52,19 @@ def pending_items_query(
     return query.order_by(items.c.id)
 
 
+async def _committed_max_item_id(conn: AsyncConnection) -> int:
+    """The newest item id, with every smaller id committed, so a cursor never skips one.
+
+    PostgreSQL hands out ids when rows are inserted, not when they commit: a poll still
+    writing id 7 while another committed id 8 would let a cursor move past 7 for good.
+    SHARE mode waits for such writers and holds new ones off until this transaction ends.
+    SQLite has one writer at a time, so its ids are committed in order already.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("LOCK TABLE items IN SHARE MODE"))
+    return int((await conn.execute(select(func.max(items.c.id)))).scalar_one() or 0)
+
+
 class OutboxRepo:
     """Plans digests and tracks every queued message until Telegram confirms it."""
 
@@ -77,14 +91,14 @@ class OutboxRepo:
         Returns how many items the digest holds, or None when the subscriber changed under us
         (another planner got there first: nothing is queued twice).
         """
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             row = (
                 await conn.execute(select(subscribers).where(subscribers.c.chat_id == chat_id))
             ).first()
             if row is None:
                 return None
             sub = Subscriber.of(row._mapping)
-            upto = int((await conn.execute(select(func.max(items.c.id)))).scalar_one() or 0)
+            upto = await _committed_max_item_id(conn)
             query = pending_items_query(sub.cursor_item_id, upto, sub.langs, sub.topics)
             found = [to_row(r) for r in await conn.execute(query)]  # type: ignore[call-overload]
             plan = planner(sub, found)
@@ -144,7 +158,7 @@ class OutboxRepo:
         await self._set(message_id, attempts=outbox.c.attempts + 1)
 
     async def _set(self, message_id: int, **values: object) -> None:
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
 
     async def sent_since(self, cutoff: datetime) -> int:
@@ -156,7 +170,7 @@ class OutboxRepo:
     async def purge(self, now: datetime, keep: timedelta = timedelta(days=2)) -> None:
         """Forget sent and refused messages older than `keep`, so the table stays small."""
         old = now - keep
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(
                 outbox.delete().where(
                     (outbox.c.sent_at < old)

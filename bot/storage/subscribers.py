@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.storage.engine import writing
 from bot.storage.tables import items, outbox, subscribers
 
 ALL = "*"
@@ -97,13 +98,13 @@ class SubscriberRepo:
     async def create(self, sub: Subscriber, now: datetime) -> Subscriber:
         """Insert a new subscriber."""
         values = {"chat_id": sub.chat_id, "created_at": now, "updated_at": now, **sub.columns()}
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(insert(subscribers).values(values))
         return sub
 
     async def save(self, sub: Subscriber, now: datetime) -> Subscriber:
         """Store changed preferences or status."""
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(
                 update(subscribers)
                 .where(subscribers.c.chat_id == sub.chat_id)
@@ -113,7 +114,7 @@ class SubscriberRepo:
 
     async def mark_blocked(self, chat_id: int, now: datetime) -> None:
         """Telegram refused the chat for good: skip it and drop its unsent messages."""
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             await conn.execute(
                 update(subscribers)
                 .where(subscribers.c.chat_id == chat_id)
@@ -125,7 +126,7 @@ class SubscriberRepo:
 
     async def migrate(self, old_chat_id: int, new_chat_id: int, now: datetime) -> None:
         """A group became a supergroup: its subscription and pending messages follow it."""
-        async with self._engine.begin() as conn:
+        async with writing(self._engine) as conn:
             taken = (
                 await conn.execute(
                     select(subscribers.c.chat_id).where(subscribers.c.chat_id == new_chat_id)
