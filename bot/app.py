@@ -12,6 +12,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -99,7 +100,8 @@ async def open_resources(
         backfill = timedelta(hours=settings.backfill_hours)
         feeds, items = FeedRepo(engine), ItemRepo(engine)
         subscribers, outbox = SubscriberRepo(engine), OutboxRepo(engine)
-        taxonomy = Taxonomy.load()
+        topics_file = settings.topics_file or None
+        taxonomy = Taxonomy.load(Path(topics_file) if topics_file else None)
         i18n = make_i18n()
         ingest = Ingest(
             fetcher=fetcher,
@@ -108,6 +110,7 @@ async def open_resources(
             executor=executor,
             interval=timedelta(seconds=settings.poll_interval_seconds),
             backfill=backfill,
+            taxonomy_path=topics_file,
         )
         admin = FeedAdmin(
             feeds=feeds,

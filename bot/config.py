@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,6 +31,19 @@ class Settings(BaseSettings):
     backfill_hours: int = Field(24, ge=0)
     allow_private_feeds: bool = False
     send_rate_per_second: float = Field(25, gt=0)
+    topics_file: str = ""
+
+    @field_validator("topics_file")
+    @classmethod
+    def _topics_file(cls, value: str) -> str:
+        if value:
+            from feeds.topics import Taxonomy, TaxonomyError
+
+            try:
+                Taxonomy.load(Path(value))
+            except TaxonomyError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

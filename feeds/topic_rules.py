@@ -38,6 +38,10 @@ _ARABIC_KK = str.maketrans(
 )
 
 
+# A Kazakh stem-final voiceless consonant voices before a vowel (folded letters: қ=к, ғ=г).
+_VOICED = {"к": "г", "п": "б"}
+
+
 class PatternError(ValueError):
     """A pattern string that cannot be compiled."""
 
@@ -48,7 +52,7 @@ class Rule:
 
     topic: str
     spec: str
-    groups: tuple[tuple[str, ...], ...]
+    groups: tuple[tuple[str, ...], ...]  # stems: "=" exact word, "~" also with a voiced end
     exclude: bool = False
     weak: bool = False  # only tags the topic when no other topic has a strong match
 
@@ -70,14 +74,22 @@ def _fold(word: str, kazakh: bool) -> str:
     return word.translate(_FOLD)
 
 
-def compile_rule(topic: str, spec: str, exclude: bool = False, weak: bool = False) -> Rule:
-    """Compile a pattern string; raise PatternError when a part of it is empty."""
+def compile_rule(
+    topic: str, spec: str, exclude: bool = False, weak: bool = False, *, kazakh: bool = False
+) -> Rule:
+    """Compile a pattern string; raise PatternError when a part of it is empty.
+
+    A Kazakh stem ending in к, қ or п also matches with that consonant voiced (г, ғ, б), as
+    Kazakh spells it before a vowel: "мектеп" finds мектебі, "кәсіподақ" finds кәсіподағы.
+    """
     groups = []
     for group in spec.split("&"):
         stems: list[str] = []
         for token in group.split():
-            mark = "=" if token.startswith("=") else ""
-            stems += [mark + word for word in fold_words(token.lstrip("="))]
+            exact = token.startswith("=")
+            for word in fold_words(token.lstrip("=")):
+                voiced = kazakh and not exact and len(word) > 2 and word[-1] in _VOICED
+                stems.append(("=" if exact else "") + word + ("~" if voiced else ""))
         if not stems:
             raise PatternError(f"empty stem in pattern {spec!r}")
         groups.append(tuple(stems))
@@ -96,7 +108,8 @@ class Matcher:
                 if first.startswith("="):
                     self._exact[first[1:]].append((rule, index))
                 else:
-                    self._prefix[first].append((rule, index))
+                    for stem in _spellings(first):
+                        self._prefix[stem].append((rule, index))
         # Stems bucketed by their first three letters: one look-up per word, then startswith.
         self._buckets: defaultdict[str, list[tuple[str, Rule, int]]] = defaultdict(list)
         for stem, pairs in self._prefix.items():
@@ -114,7 +127,7 @@ class Matcher:
                 for stem, rule, index in self._buckets.get(key, ())
                 if word.startswith(stem)
             )
-        return tuple(candidates)
+        return tuple(dict.fromkeys(candidates))
 
     def hits(self, words: list[str]) -> dict[Rule, set[int]]:
         """Rules whose every group occurs in the words, with the word positions they cover."""
@@ -140,4 +153,17 @@ def _follows(group: tuple[str, ...], words: list[str], start: int) -> bool:
 
 
 def _stem_matches(stem: str, word: str) -> bool:
-    return word == stem[1:] if stem.startswith("=") else word.startswith(stem)
+    if stem.startswith("="):
+        return word == stem[1:]
+    if stem.endswith("~"):
+        return word.startswith(_spellings(stem))
+    return word.startswith(stem)
+
+
+@functools.cache
+def _spellings(stem: str) -> tuple[str, ...]:
+    """The prefixes a stem stands for: itself, and its voiced form when marked with "~"."""
+    if not stem.endswith("~"):
+        return (stem,)
+    base = stem[:-1]
+    return base, base[:-1] + _VOICED[base[-1]]

@@ -1,13 +1,14 @@
 """Topic taxonomy: a data file an admin can extend, and the matcher that tags items with it.
 
 Patterns are word-start stems matched on folded text (see feeds/data/topics.toml), so one
-stem covers Russian inflection, Kazakh suffixes, Kazakh typed on a Russian keyboard and
-Kazakh in the Latin and Arabic scripts. Every language's patterns are tried on every item:
-Russian news quotes Kazakh terms («Кәсіподақтар федерациясы») and the reverse. A topic
-named in the title counts; in the lead alone it needs two different words (three when the
-title names another topic), so a passing mention ("...молодого города...") does not tag an
-item. Weak words (an akim, a budget, a factory) count only when no other topic is found, so
-"Аким открыл школу" is filed as education and "Аким встретился с жителями" as politics.
+stem covers Russian inflection, Kazakh suffixes (with a stem-final к, қ, п voiced: мектебі),
+Kazakh typed on a Russian keyboard and Kazakh in the Latin and Arabic scripts. Every
+language's patterns are tried on every item: Russian news quotes Kazakh terms
+(«Кәсіподақтар федерациясы») and the reverse. A topic named in the title counts; in the lead
+alone it needs two different words (three, not counting weak ones, when the title names
+another topic), so a passing mention ("...молодого города...") does not tag an item. Weak
+words (an akim, a budget, a factory) count only when no other topic is found, so "Аким
+открыл школу" is filed as education and "Аким встретился с жителями" as politics.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ _SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _PATTERN_KEYS = ("ru", "kk", "en", "any")
 _TOPIC_KEYS = frozenset({"slug", "name", "exclude", "weak", *_PATTERN_KEYS})
 _BUILTIN = "feeds/data/topics.toml"
+_KK_LETTERS = frozenset("әғқңөұүһі")  # a weak or "any" pattern with these is Kazakh
 
 
 class TaxonomyError(ValueError):
@@ -92,10 +94,13 @@ class Taxonomy:
         hits = self._matcher.hits(head + fold_words(f"{rest}\n{lead}", lang))
         evidence = _evidence(hits, len(head))
         # A lead that only mentions a topic in passing while the title names another one
-        # needs more words; weak words (an akim, a budget) file an item only on their own.
-        titled = any(ev.titled and ev.strong for ev in evidence.values())
+        # needs more words, and weak ones (a Senate passing the budget in a pensions item)
+        # do not count then; weak words (an akim, a budget) file an item only on their own.
+        titled = any(ev.titled_strong for ev in evidence.values())
         need = _LEAD_WORDS + 1 if titled else _LEAD_WORDS
-        chosen = {slug for slug, ev in evidence.items() if ev.strong and ev.enough(need)}
+        chosen = {
+            slug for slug, ev in evidence.items() if ev.strong and ev.enough(need, strong=titled)
+        }
         if not chosen:
             chosen = {slug for slug, ev in evidence.items() if ev.enough(need)}
         return {slug: evidence[slug].specs for slug in self._topics if slug in chosen}
@@ -109,25 +114,47 @@ class _Evidence:
     """What one topic's patterns found in an item."""
 
     titled: bool = False
+    titled_strong: bool = False  # a non-weak pattern matched in the title
     spans: list[frozenset[int]] = field(default_factory=list)
+    strong_spans: list[frozenset[int]] = field(default_factory=list)
     specs: list[str] = field(default_factory=list)
     strong: bool = False
 
-    def enough(self, need: int) -> bool:
-        """True when the title names the topic or the lead has `need` different words for it."""
+    def enough(self, need: int, *, strong: bool = False) -> bool:
+        """True when the title names the topic or the lead has `need` different words for it.
+
+        With `strong`, weak words are left out: a weak word in the title or the lead does not
+        file an item that another topic's title already claims.
+        """
+        if strong:
+            return self.titled_strong or _distinct_words(self.strong_spans) >= need
         return self.titled or _distinct_words(self.spans) >= need
 
 
 def _distinct_words(spans: list[frozenset[int]]) -> int:
-    """Matches that share a word count once ("Ұлттық банк" and "банк" are one mention)."""
+    """Matches that share a word count once ("Ұлттық банк" and "банк" are one mention).
+
+    Each run of adjacent words is one mention, so both halves of "долг & зарплат" count.
+    """
     groups: list[set[int]] = []
-    for span in spans:
-        merged = set(span)
+    for run in (run for span in spans for run in _runs(span)):
+        merged = set(run)
         for group in [g for g in groups if g & merged]:
             merged |= group
             groups.remove(group)
         groups.append(merged)
     return len(groups)
+
+
+def _runs(positions: frozenset[int]) -> list[set[int]]:
+    """Positions split into runs of adjacent words."""
+    runs: list[set[int]] = []
+    for position in sorted(positions):
+        if runs and position - 1 in runs[-1]:
+            runs[-1].add(position)
+        else:
+            runs.append({position})
+    return runs
 
 
 def _evidence(hits: Mapping[Rule, set[int]], title_len: int) -> dict[str, _Evidence]:
@@ -143,8 +170,11 @@ def _evidence(hits: Mapping[Rule, set[int]], title_len: int) -> dict[str, _Evide
         found = evidence.setdefault(rule.topic, _Evidence())
         if min(positions) < title_len:
             found.titled = True
+            found.titled_strong = found.titled_strong or not rule.weak
         else:
             found.spans.append(frozenset(positions))
+            if not rule.weak:
+                found.strong_spans.append(frozenset(positions))
         found.specs.append(rule.spec)
         found.strong = found.strong or not rule.weak
     return evidence
@@ -226,7 +256,14 @@ def _parse_topic(table: Any, where: str) -> Topic:
             raise TaxonomyError(f"{where}: {key} must be a list of non-empty strings")
         try:
             rules += [
-                compile_rule(slug, v, exclude=key == "exclude", weak=key == "weak") for v in values
+                compile_rule(
+                    slug,
+                    v,
+                    exclude=key == "exclude",
+                    weak=key == "weak",
+                    kazakh=key == "kk" or (key != "ru" and bool(_KK_LETTERS & set(v.lower()))),
+                )
+                for v in values
             ]
         except PatternError as exc:
             raise TaxonomyError(f"{where}: {exc}") from exc

@@ -21,6 +21,7 @@ VARS = (
     "BACKFILL_HOURS",
     "ALLOW_PRIVATE_FEEDS",
     "SEND_RATE_PER_SECOND",
+    "TOPICS_FILE",
 )
 
 
@@ -66,6 +67,7 @@ def test_values_are_read_from_dotenv_file(tmp_path: Path) -> None:
         ("DATABASE_URL", "mysql://localhost/x"),
         ("TELEGRAM_API_URL", "api.telegram.org"),
         ("SEND_RATE_PER_SECOND", "-1"),
+        ("TOPICS_FILE", "/nonexistent/topics.toml"),
     ],
 )
 def test_bad_value_names_the_variable(
@@ -122,3 +124,17 @@ def test_bad_arguments_exit_2_with_a_message(args: list[str]) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip()
     assert "Traceback" not in proc.stderr
+
+
+def test_topics_file_extends_the_builtin_taxonomy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    custom = tmp_path / "topics.toml"
+    custom.write_text(
+        'extends = "builtin"\n\n[[topic]]\nslug = "sport"\n'
+        'name = { ru = "Спорт", kk = "Спорт", en = "Sport" }\n'
+        'ru = ["футбол"]\nkk = ["футбол"]\nen = ["football"]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("TOPICS_FILE", str(custom))
+    assert load_settings().topics_file == str(custom)

@@ -126,11 +126,99 @@ def test_item_about_nothing_we_track_has_no_topics(taxonomy: Taxonomy, text: str
         ("Еңбек және халықты әлеуметтік қорғау министрлігі хабарлады", "social"),  # a ministry
         ("European Union leaders meet in Brussels", "unions"),
         ("Назарбаев Университет открыл набор", "politics"),
+        ("Премьер-лига: «Кайрат» обыграл «Тобол»", "politics"),  # not a premier
         ("Вакцинация проводится на добровольной основе. Екпе ерікті түрде салынады", "youth"),
     ],
 )
 def test_excluded_false_friends_do_not_tag(taxonomy: Taxonomy, text: str, slug: str) -> None:
     assert slug not in taxonomy.match(text, Lang.OTHER)
+
+
+def test_source_zakon_kz_read_as_kazakh_latin_is_not_a_law(taxonomy: Taxonomy) -> None:
+    assert "politics" not in taxonomy.match("Zakon.kz тілшісі хабарлайды", Lang.KK)
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("Ақынның жаңа кітабы жарық көрді", "culture"),  # кітап > кітабы
+        ("Бірінші сабағы өтті", "education"),  # сабақ > сабағы
+        ("Kitaby jaryq kórdi", "culture"),  # the same in the Latin alphabet
+    ],
+)
+def test_kazakh_stem_matches_with_its_final_consonant_voiced(
+    taxonomy: Taxonomy, text: str, slug: str
+) -> None:
+    assert slug in taxonomy.match(text, Lang.KK)
+
+
+def test_custom_kazakh_pattern_is_voiced_and_russian_one_is_not(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(
+        '[[topic]]\nslug = "sport"\nkk = ["күрек"]\nru = ["рюкзак"]\n', encoding="utf-8"
+    )
+    custom = Taxonomy.load(path)
+    assert custom.match("Күрегі сынды", Lang.KK) == {"sport"}
+    assert custom.match("Рюкзагом не пользуйтесь", Lang.RU) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("text", "topics"),
+    [
+        ("Бюджет қызметкерлерінің жалақысы көтеріледі", {"social", "economy"}),
+        ("Елімізде 591 мың азаматтың жалақысы 20 пайызға өседі", {"social", "economy"}),
+        ("Бюджетникам повысят зарплату", {"social", "economy"}),
+        ("Дәрігерлердің жалақысы өседі", {"health"}),
+        ("Учителям повысят зарплату", {"education"}),
+        ("Жұмысшылар жалақыны көтеруді талап етті", {"unions"}),
+    ],
+)
+def test_pay_rise_for_a_sector_is_social_and_economy_unless_a_sector_or_dispute_claims_it(
+    taxonomy: Taxonomy, text: str, topics: set[str]
+) -> None:
+    assert taxonomy.match(text, Lang.OTHER) == topics
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Более 4 тысяч казахстанцев лишились работы из-за оптимизации штата",
+        "Биыл 3 мыңға жуық адам жұмыстан қысқарды",
+        "Сотрудники рудника не получают зарплату",
+        "Коллектив депо потребовал повысить зарплату на 100%",
+    ],
+)
+def test_layoffs_and_wage_disputes_without_the_word_union_are_labour_news(
+    taxonomy: Taxonomy, text: str
+) -> None:
+    assert taxonomy.match(text, Lang.OTHER) == {"unions"}
+
+
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("В очереди на жилье стоят 23 тысячи человек", "social"),
+        ("Балаларға арналған оңалту орталығы ашылды", "social"),
+        ("Депутаты Мажилиса одобрили в первом чтении поправки", "politics"),
+        ("Облыс басшысы тұрғындарды қабылдады", "politics"),
+        ("В области растёт заболеваемость пневмонией", "health"),
+    ],
+)
+def test_newsroom_phrases_file_their_topic(taxonomy: Taxonomy, text: str, slug: str) -> None:
+    assert taxonomy.match(text, Lang.OTHER) == {slug}
+
+
+def test_weak_words_do_not_add_a_topic_to_an_item_whose_title_names_another(
+    taxonomy: Taxonomy,
+) -> None:
+    # The budget law's passage through parliament is context for a pensions item.
+    lead = "Сенатқа Мәжіліс қабылдаған бюджет туралы заң жобасы түсті."
+    title = "Келер жылдан бастап зейнетақы мөлшері өседі"
+    assert taxonomy.match(title, Lang.KK, lead=lead) == {"social"}
+    # A ministry named in the title is weak: a Senate in the lead does not make it politics.
+    title = "Денсаулық сақтау министрлігі медицина қызметкерлерінің жалақысын көтереді"
+    lead = "Вице-министр Сенат кулуарында сөйледі."
+    assert taxonomy.match(title, Lang.KK, lead=lead) == {"health"}
 
 
 def test_passing_mention_in_the_lead_does_not_tag_but_the_title_does(taxonomy: Taxonomy) -> None:
@@ -171,6 +259,13 @@ def test_words_of_one_phrase_count_once_in_the_lead(taxonomy: Taxonomy) -> None:
     # "Национальный банк" and "банк" overlap: one mention, not two different words.
     lead = "Об этом сообщил Национальный банк."
     assert "economy" not in taxonomy.match("Открылся новый каток", Lang.RU, lead=lead)
+
+
+def test_both_halves_of_a_two_part_pattern_count_as_two_lead_words(taxonomy: Taxonomy) -> None:
+    # "долг & зарплат" is one pattern but two different words: enough for the lead alone.
+    assert taxonomy.match("Собрание прошло", Lang.RU, lead="Долги по зарплате не погашены.") == {
+        "unions"
+    }
 
 
 def test_first_line_of_text_is_the_title(taxonomy: Taxonomy) -> None:
@@ -267,4 +362,4 @@ def test_dev_set_topic_micro_f1_meets_target(taxonomy: Taxonomy) -> None:
         _, got = classify(item["title"], item["summary"], taxonomy=taxonomy)
         want = set(item["topics"])
         tp, fp, fn = tp + len(got & want), fp + len(got - want), fn + len(want - got)
-    assert 2 * tp / (2 * tp + fp + fn) >= 0.90
+    assert 2 * tp / (2 * tp + fp + fn) >= 0.93
