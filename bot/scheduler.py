@@ -56,8 +56,14 @@ class Clock:
             return 0
 
     async def digest_tick(self) -> int:
-        """Plan the scheduled digests that are due, and forget old sent messages."""
+        """Plan the scheduled digests that are due, and forget old sent messages.
+
+        It also asks for an instant round: items can arrive without a poll of ours (a feed
+        an admin added, `poll --once` in another process), and instant subscribers get them
+        within a tick. The round plans only chats whose cursor is behind, so it is cheap.
+        """
         try:
+            self._digests.request_instant()
             planned = await self._digests.plan_due()
             await self._outbox.purge(utcnow(), keep=timedelta(days=2))
             return planned

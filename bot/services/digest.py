@@ -18,6 +18,9 @@ from bot.storage.subscribers import Subscriber, SubscriberRepo
 
 log = logging.getLogger(__name__)
 
+# Below every chat id: groups and channels have negative ids, and they are paged too.
+BEFORE_ALL_CHATS = -(2**63)
+
 
 class Localizer(Protocol):
     """Translated strings the digest needs; implemented with gettext at the edge."""
@@ -136,7 +139,7 @@ class Digests:
     async def plan_instant(self) -> int:
         """After a poll brought items: plan for every instant subscriber who is behind."""
         upto = await self._outbox.max_item_id()
-        planned, after = 0, 0
+        planned, after = 0, BEFORE_ALL_CHATS
         while chats := await self._subs.instant_behind(upto, after, 500):
             for chat_id in chats:
                 if await self.plan(chat_id):

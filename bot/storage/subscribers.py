@@ -139,9 +139,11 @@ class SubscriberRepo:
                 .where(subscribers.c.chat_id == old_chat_id)
                 .values(updated_at=now, **values)
             )
-            await conn.execute(
-                update(outbox).where(outbox.c.chat_id == old_chat_id).values(chat_id=new_chat_id)
-            )
+            pending = outbox.c.chat_id == old_chat_id
+            if taken is None:
+                await conn.execute(update(outbox).where(pending).values(chat_id=new_chat_id))
+            else:  # the new chat's own subscription will bring the same news: drop ours
+                await conn.execute(outbox.delete().where(pending, outbox.c.sent_at.is_(None)))
 
     async def due(self, now: datetime, limit: int = 1000) -> list[Subscriber]:
         """Active subscribers with a scheduled digest whose time has come."""

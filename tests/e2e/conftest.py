@@ -10,6 +10,9 @@ Fixtures
 fake_tg
     A running `FakeTelegram` (token "123:ABC"). Observe with `fake_tg.wait_sent(...)`,
     `fake_tg.current(chat_id, message_id)`, `fake_tg.commands_for(scope, language_code)`.
+    It is a `GatedTelegram`: `fake_tg.hold(chat_id, after=n)` lets n sends to the chat
+    through, then accepts each further one but holds back its answer (so a test knows
+    exactly which message is in flight: `fake_tg.held`) until `fake_tg.release(chat_id)`.
 feed_server
     A running `FeedServer`: `url = feed_server.add("/x.xml", rss([...]))`.
 sqlite_url
@@ -20,6 +23,7 @@ start_habar
     stopped at teardown; `await app.stop()` stops one earlier, and calling `start_habar`
     again on the same `database_url` is a restart. Pass `database_url=db_url` (the
     parametrized fixture of tests/conftest.py) to run a flow on SQLite and PostgreSQL.
+    `await app.poll()` polls every feed now, as `python -m bot poll --once` does.
 habar
     `await start_habar()`: the bot on SQLite, ADMIN as its only admin, private feeds allowed.
 user / admin
@@ -41,6 +45,7 @@ import pytest
 
 from bot.app import HabarApp
 from bot.config import Settings, load_settings
+from tests.e2e.gated_telegram import GatedTelegram
 from tests.support.fake_telegram import CallbackAnswer, FakeTelegram, Msg
 from tests.support.feed_server import FeedServer
 
@@ -108,6 +113,12 @@ class Habar:
         before = inflight.handled
         inject()
         await inflight.wait_handled(before + updates, timeout)
+
+    async def poll(self) -> int:
+        """Poll every feed now and wait for it, as `poll --once` does; returns the new items."""
+        res = self.app.res
+        outcomes = await res.poller.run_once(await res.feeds.list())
+        return sum(o.new_items for o in outcomes)
 
     async def stop(self) -> None:
         """Stop as on SIGTERM (polling ends, the shutdown hook drains), then close resources."""
@@ -206,9 +217,9 @@ def marked(msg: Msg) -> set[str]:
 
 
 @pytest.fixture
-async def fake_tg() -> AsyncIterator[FakeTelegram]:
-    """A fake Telegram Bot API on 127.0.0.1."""
-    async with FakeTelegram(TOKEN) as fake:
+async def fake_tg() -> AsyncIterator[GatedTelegram]:
+    """A fake Telegram Bot API on 127.0.0.1, with per-chat gates."""
+    async with GatedTelegram(TOKEN) as fake:
         yield fake
 
 

@@ -1,0 +1,157 @@
+"""The command line as an operator uses it: real processes, a real SQLite file, feeds on HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.support.feed_server import FeedServer, rss
+
+NOW = datetime.now(UTC)
+UNIONS_KK = {
+    "title": "Кәсіподақ мүшелері жалақыны көтеруді талап етті",
+    "link": "https://kasipodak.example.kz/news/1?utm_source=rss",
+    "guid": "https://kasipodak.example.kz/news/1",
+    "description": "<p>Қазақстан кәсіподақтар федерациясы жұмысшылардың жалақысы туралы "
+    "мәлімдеме жасады.</p>",
+    "pubDate": NOW - timedelta(minutes=5),
+}
+SCHOOL_RU = {
+    "title": "В школах Алматы не хватает учителей математики",
+    "link": "https://news.example.kz/school",
+    "guid": "https://news.example.kz/school",
+    "description": "Управление образования объявило набор педагогов в школы города.",
+    "pubDate": NOW - timedelta(minutes=10),
+}
+
+
+async def habar(env: dict[str, str], *args: str, stdin: bytes = b"") -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin), 120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FeedServer]:
+    async with FeedServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'habar.db'}",
+        "ALLOW_PRIVATE_FEEDS": "true",
+    }
+
+
+async def test_feed_add_poll_items_and_remove(server: FeedServer, env: dict[str, str]) -> None:
+    url = server.add("/kk.xml", rss([UNIONS_KK], title="Kasipodak"))
+    code, out, _ = await habar(env, "feed", "add", url, "--lang", "kk")
+    assert code == 0
+    assert out.strip() == "added #1 Kasipodak (1 items)"
+
+    server.add("/kk.xml", rss([UNIONS_KK, SCHOOL_RU], title="Kasipodak"))
+    code, out, _ = await habar(env, "poll", "--once")
+    assert (code, out.strip()) == (0, "#1 Kasipodak: 1 new, ok")
+
+    code, out, _ = await habar(env, "items", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [r["url"] for r in rows] == [
+        "https://kasipodak.example.kz/news/1",
+        "https://news.example.kz/school",
+    ]
+    assert [(r["lang"], r["topics"]) for r in rows] == [("kk", ["unions"]), ("ru", ["education"])]
+    assert set(rows[0]) >= {"id", "url", "title", "lang", "topics", "published", "feed"}
+    assert rows[0]["feed"] == "Kasipodak"
+
+    code, out, _ = await habar(env, "feed", "list")
+    assert code == 0 and "#1 Kasipodak" in out and "2 items" in out
+
+    code, out, _ = await habar(env, "feed", "remove", "1")
+    assert (code, out.strip()) == (0, "removed #1 Kasipodak")
+    code, out, _ = await habar(env, "items", "--limit", "1")
+    assert code == 0 and "Кәсіподақ" in out  # the items stay
+
+
+async def test_feed_add_explains_each_refusal_and_stores_nothing(
+    server: FeedServer, env: dict[str, str]
+) -> None:
+    page = server.add("/page", b"<html><body>Hello</body></html>", content_type="text/html")
+    good = server.add("/kk.xml", rss([UNIONS_KK]))
+    code, _, err = await habar(env, "feed", "add", "ftp://example.kz/feed", page, good, good)
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert "not an http(s) URL" in lines[0]
+    assert "not an RSS/Atom feed" in lines[1]
+    assert "already added" in lines[2]
+    code, out, _ = await habar(env, "feed", "list")
+    assert out.count("#") == 1
+
+
+async def test_private_addresses_are_refused_unless_allowed(
+    server: FeedServer, env: dict[str, str]
+) -> None:
+    url = server.add("/kk.xml", rss([UNIONS_KK]))
+    code, _, err = await habar({**env, "ALLOW_PRIVATE_FEEDS": "false"}, "feed", "add", url)
+    assert code == 1
+    assert "private address" in err
+
+
+async def test_classify_reads_json_lines_and_keeps_their_order(env: dict[str, str]) -> None:
+    lines = [
+        {"title": "Тоқаев Мәжіліс депутаттарымен кездесті", "summary": ""},
+        {"title": "Минздрав призвал казахстанцев пройти вакцинацию от кори", "id": 7},
+        {"title": "Teachers' union demands higher salaries", "summary": "A strike is possible."},
+    ]
+    stdin = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode()
+    code, out, _ = await habar(env, "classify", stdin=stdin)
+    got = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [g["lang"] for g in got] == ["kk", "ru", "en"]
+    assert "politics" in got[0]["topics"]
+    assert "health" in got[1]["topics"]
+    assert got[1]["id"] == 7
+    assert "unions" in got[2]["topics"]
+
+
+async def test_classify_reports_a_bad_line_and_goes_on(env: dict[str, str]) -> None:
+    code, out, err = await habar(env, "classify", stdin=b'not json\n{"title": "Hello"}\n')
+    assert code == 1
+    assert "line 1" in err
+    assert len(out.splitlines()) == 2
+
+
+async def test_preview_prints_the_digest_a_subscriber_would_get(
+    server: FeedServer, env: dict[str, str]
+) -> None:
+    await habar(env, "feed", "add", server.add("/mixed.xml", rss([UNIONS_KK, SCHOOL_RU])))
+    code, out, _ = await habar(env, "preview", "--lang", "kk", "--topics", "unions", "--ui", "kk")
+    assert code == 0
+    assert "https://kasipodak.example.kz/news/1" in out
+    assert "news.example.kz/school" not in out
+    assert "Кәсіподақтар" in out  # the topic heading, in Kazakh
+
+    code, _, err = await habar(env, "preview", "--topics", "nosuch")
+    assert code == 2
+    assert "unions" in err  # names the valid values
