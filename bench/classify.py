@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from feeds.language import detect  # noqa: E402
-from feeds.topics import Taxonomy, classify  # noqa: E402
+from feeds.pipeline import classify_text  # noqa: E402
+from feeds.topics import Taxonomy  # noqa: E402
 
 LABELLED = ROOT / "tests" / "data" / "labelled"
 
@@ -65,7 +66,7 @@ def topic_report(items: list[dict], taxonomy: Taxonomy) -> list[tuple[dict, froz
     fn: Counter[str] = Counter()
     wrong = []
     for item in items:
-        _, got = classify(item["title"], item.get("summary", ""), taxonomy=taxonomy)
+        _, got = classify_text(item["title"], item.get("summary", ""))
         want = frozenset(item.get("topics", []))
         for slug in got & want:
             tp[slug] += 1
@@ -89,7 +90,7 @@ def served_micro_f1(items: list[dict], taxonomy: Taxonomy) -> None:
     tp = fp = fn = 0
     served = [item for item in items if item["lang"] in ("kk", "ru", "en")]
     for item in served:
-        _, got = classify(item["title"], item.get("summary", ""), taxonomy=taxonomy)
+        _, got = classify_text(item["title"], item.get("summary", ""))
         want = frozenset(item.get("topics", []))
         tp, fp, fn = tp + len(got & want), fp + len(got - want), fn + len(want - got)
     p, r, f = _prf(tp, fp, fn)
@@ -107,12 +108,12 @@ def throughput(items: list[dict], taxonomy: Taxonomy, rounds: int = 20) -> None:
     """Print items/s for cold (first pass) and warm (cached words) classification."""
     start = time.perf_counter()
     for item in items:
-        classify(item["title"], item.get("summary", ""), taxonomy=taxonomy)
+        classify_text(item["title"], item.get("summary", ""))
     cold = len(items) / (time.perf_counter() - start)
     start = time.perf_counter()
     for _ in range(rounds):
         for item in items:
-            classify(item["title"], item.get("summary", ""), taxonomy=taxonomy)
+            classify_text(item["title"], item.get("summary", ""))
     warm = rounds * len(items) / (time.perf_counter() - start)
     print(f"\nThroughput (detect + topics): first pass {cold:,.0f} items/s,", end=" ")
     print(f"repeated {warm:,.0f} items/s")

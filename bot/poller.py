@@ -50,12 +50,15 @@ class Poller:
         return [r for r in results if r is not None]
 
     async def _poll(self, feed: FeedRow) -> PollOutcome | None:
-        async with self._slots:
-            try:
-                outcome = await self._ingest.poll_feed(feed)
-            except Exception:  # storage down or a bug: log, keep polling the other feeds
-                log.exception("poll of feed %s failed", feed.id)
-                return None
+        try:
+            # The slot bounds fetching and parsing; storing waits for the database outside it,
+            # so the parse workers never idle while SQLite's single writer catches up.
+            async with self._slots:
+                fetched = await self._ingest.fetch(feed)
+            outcome = await self._ingest.record(feed, fetched)
+        except Exception:  # storage down or a bug: log, keep polling the other feeds
+            log.exception("poll of feed %s failed", feed.id)
+            return None
         if self._on_outcome is not None:
             try:
                 await self._on_outcome(outcome)

@@ -13,11 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from feeds.identity import item_key
-from feeds.language import detect
 from feeds.models import Entry, Item, Lang, ParsedFeed
 from feeds.normalize import clean_text
 from feeds.parse import parse_feed
-from feeds.topics import Taxonomy
+from feeds.topics import Taxonomy, classify
 from feeds.urls import canonical_url
 
 MAX_TITLE = 1000
@@ -50,8 +49,7 @@ def classify_text(
     descriptions would cost classification time for nothing.
     """
     lead = summary if len(summary) <= LEAD_CHARS else summary[:LEAD_CHARS].rsplit(" ", 1)[0]
-    lang = detect(title, lead, hint)
-    return lang, taxonomy_at(taxonomy_path).match(f"{title}\n{lead}", lang)
+    return classify(title, lead, hint, taxonomy_at(taxonomy_path))
 
 
 def to_item(

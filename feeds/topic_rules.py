@@ -134,8 +134,12 @@ class Matcher:
         found: dict[tuple[Rule, int], range] = {}
         for position, word in enumerate(words):
             for rule, index in self._candidates(word):
-                if (rule, index) not in found and _follows(rule.groups[index], words, position):
-                    found[rule, index] = range(position, position + len(rule.groups[index]))
+                # The look-up matched the group's first stem already; check the words after it.
+                group = rule.groups[index]
+                if (rule, index) not in found and (
+                    len(group) == 1 or _follows(group, words, position)
+                ):
+                    found[rule, index] = range(position, position + len(group))
         covered: defaultdict[Rule, set[int]] = defaultdict(set)
         for (rule, _), span in found.items():
             covered[rule].update(span)

@@ -43,6 +43,16 @@ class PollOutcome:
         return self.status in ("ok", "not_modified")
 
 
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What the network half of a poll brought: a processed document, a 304, or an error."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    processed: ProcessedFeed | None = None  # None with no error: not modified
+    error: tuple[str, str] | None = None  # (FetchErrorKind value, detail)
+
+
 def next_check(now: datetime, interval: timedelta, failures: int, rng: random.Random) -> datetime:
     """When to poll again: the interval after success, capped exponential backoff after failures,
     with +-10% jitter so that feeds added together do not stay in lockstep."""
@@ -114,6 +124,10 @@ class Ingest:
 
     async def poll_feed(self, feed: FeedRow) -> PollOutcome:
         """Poll one feed now; every failure is classified and stored, never raised."""
+        return await self.record(feed, await self.fetch(feed))
+
+    async def fetch(self, feed: FeedRow) -> Fetched:
+        """The network and CPU half of a poll: fetch, then parse and classify off the loop."""
         try:
             result = await self._fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
@@ -124,13 +138,20 @@ class Ingest:
                     result.body, result.headers, feed.url, feed.lang_hint
                 )
         except FetchError as exc:
-            return await self._failed(feed, exc.kind.value, exc.detail)
+            return Fetched(error=(exc.kind.value, exc.detail))
         except Exception as exc:  # a bug in one feed's processing must not stop the others
-            return await self._failed(feed, FetchErrorKind.UNPARSEABLE.value, repr(exc)[:300])
+            return Fetched(error=(FetchErrorKind.UNPARSEABLE.value, repr(exc)[:300]))
+        return Fetched(result.etag, result.last_modified, processed)
+
+    async def record(self, feed: FeedRow, fetched: Fetched) -> PollOutcome:
+        """The storage half of a poll: new items and the feed's status, in one transaction."""
+        if fetched.error is not None:
+            return await self._failed(feed, *fetched.error)
+        processed = fetched.processed
         now = self._clock()
         success = FeedSuccess(
-            etag=result.etag,
-            last_modified=result.last_modified,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
             title=processed.title if processed else None,
             now=now,
             next_check_at=self.next_check(now),
