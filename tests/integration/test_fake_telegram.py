@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from aiogram import Bot, Dispatcher, F, Router
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
 )
@@ -25,35 +22,16 @@ from aiogram.types import (
     Message,
 )
 
+from tests.integration.conftest import make_bot
 from tests.support.fake_telegram import FakeTelegram
 
 CHAT = 1001
-
-
-def make_bot(fake: FakeTelegram) -> Bot:
-    """Build aiogram's real Bot client pointed at the fake."""
-    return Bot(fake.token, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.url)))
 
 
 def keyboard(*data: str) -> InlineKeyboardMarkup:
     """Build an inline keyboard with one button per callback_data value."""
     buttons = [[InlineKeyboardButton(text=f"b{i}", callback_data=d)] for i, d in enumerate(data)]
     return InlineKeyboardMarkup(inline_keyboard=buttons)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    """Serve a fresh fake Telegram for one test."""
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    """Yield a Bot talking to the fake and close its session afterwards."""
-    client = make_bot(fake)
-    yield client
-    await client.session.close()
 
 
 async def test_get_me_returns_the_bot_named_by_the_token(bot: Bot, fake: FakeTelegram) -> None:

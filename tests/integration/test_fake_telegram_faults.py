@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -19,21 +15,6 @@ from aiogram.exceptions import (
 from tests.support.fake_telegram import FakeTelegram
 
 CHAT = 1001
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    """Serve a fresh fake Telegram for one test."""
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
-    """Yield a Bot talking to the fake and close its session afterwards."""
-    client = Bot(fake.token, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.url)))
-    yield client
-    await client.session.close()
 
 
 async def test_blocked_user_is_forbidden_until_writing_again(bot: Bot, fake: FakeTelegram) -> None:

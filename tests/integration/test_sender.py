@@ -28,12 +28,6 @@ SLACK = 0.1  # a request already on the wire when Telegram said 429 may still la
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
 async def sqlite(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """A migrated SQLite file, for the tests that need one backend only."""
     eng = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'habar.db'}")
