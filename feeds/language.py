@@ -25,8 +25,6 @@ from feeds.lang_lexicon import (
 )
 from feeds.models import Lang
 
-Scores = tuple[tuple[str, float], ...]
-
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 _APOSTROPHES = str.maketrans({c: "'" for c in "’ʼ`´‘ʻ′"})
 _LAT_TO_CYR = str.maketrans("ABCEHKMOPTXYIaceopxyikhmtƏəƟɵ", "АВСЕНКМОРТХУІасеорхуікһмтӘәӨө")
@@ -47,38 +45,66 @@ _EN_ENDINGS = ("ing", "tion", "tions", "ed", "ly", "ment", "ness", "ers", "ies",
 _SERVED = {"kk": Lang.KK, "ru": Lang.RU, "en": Lang.EN}
 _HINTS = {"kz": "kk", "kaz": "kk", "rus": "ru", "eng": "en", "ukr": "uk", "kir": "ky"}
 
+# One pass yields each word with the non-letters before it; odd apostrophes become ' first.
+_TOKEN = re.compile(r"([\W\d_]*+)([^\W\d_]+(?:'[^\W\d_]+)*)?")
+_ODD_APOSTROPHE = re.compile("[’ʼ`´‘ʻ′]")
+# Word kinds, and their weights outside and inside quotes: names and acronyms count less.
+_PLAIN, _CAPITALISED, _ACRONYM = 0, 1, 2
+_WEIGHTS = ((1.0, 1.0 * 0.5, 1.0 * 0.3), (0.25, 0.25 * 0.5, 0.25 * 0.3))
+# Turkic letters a word has, as bits, for the alphabet bonus.
+_HAS_ROUNDED, _HAS_SCHWA, _HAS_KK_OTHER = 1, 2, 4
+_LETTER_BITS = (
+    (_HAS_ROUNDED, _ROUNDED),
+    (_HAS_SCHWA, frozenset("ә")),
+    (_HAS_KK_OTHER, _KK_ONLY - {"ә"}),
+)
+
+Scores = tuple[tuple[str, float], ...]
+WeightedWord = tuple[Scores, float, int]
+
 
 def detect(title: str, summary: str = "", hint: str | None = None) -> Lang:
     """Return the language of an item from its title and lead, using the feed's hint on ties."""
     words = _weighted_words(title, 40) + _weighted_words(summary, 80)
     totals: defaultdict[str, float] = defaultdict(float, _alphabet_bonus(words))
-    for word, weight in words:
-        for lang, score in _word_scores(word):
+    for scores, weight, _ in words:
+        for lang, score in scores:
             totals[lang] += score * weight
     hinted = _hint_code(hint)
     if hinted:
         totals[hinted] += 1.0
-    if not totals or max(totals.values()) <= 0:
+    top = max(totals.values(), default=0.0)
+    if top <= 0:
         return _SERVED.get(hinted or "", Lang.OTHER)
-    best = max(totals, key=lambda lang: (totals[lang], lang == hinted))
+    # The hint wins a tie; otherwise the first language to reach the top score does.
+    if hinted and totals[hinted] == top:
+        return _SERVED.get(hinted, Lang.OTHER)
+    best = next(lang for lang, total in totals.items() if total == top)
     return _SERVED.get(best, Lang.OTHER)
 
 
-def _alphabet_bonus(words: list[tuple[str, float]]) -> dict[str, float]:
+def _alphabet_bonus(words: list[WeightedWord]) -> dict[str, float]:
     """Which Turkic letters a text uses at all: ө ү ң without ә қ ғ ұ і is Kyrgyz-like."""
-    letters = set("".join(word for word, _ in words))
-    if letters & _ROUNDED and not letters & _KK_ONLY:
-        rounded = sum(weight for word, weight in words if _ROUNDED & set(word))
+    letters = 0
+    for _, _, mask in words:
+        letters |= mask
+    if letters & _HAS_ROUNDED and not letters & (_HAS_SCHWA | _HAS_KK_OTHER):
+        rounded = sum(weight for _, weight, mask in words if mask & _HAS_ROUNDED)
         return {"ky": min(6.0, 1.5 * rounded), "mn": 1.0}
-    if "ә" in letters and not letters & _KK_ONLY - {"ә"}:
+    if letters & _HAS_SCHWA and not letters & _HAS_KK_OTHER:
         return {"tt": 1.5}
     return {}
 
 
 def normalized_words(text: str) -> list[str]:
     """Lower-cased words of a text, with Latin look-alikes inside Cyrillic words repaired."""
-    text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES)
-    return [_repair(match.group()) for match in _WORD.finditer(text)]
+    return list(map(_repair, _WORD.findall(_prepare(text))))
+
+
+def _prepare(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    # translate() is slow on non-ASCII text; most texts have no odd apostrophes at all.
+    return text.translate(_APOSTROPHES) if _ODD_APOSTROPHE.search(text) else text
 
 
 def _hint_code(hint: str | None) -> str | None:
@@ -88,26 +114,28 @@ def _hint_code(hint: str | None) -> str | None:
     return _HINTS.get(code, code) or None
 
 
-def _weighted_words(text: str, limit: int) -> list[tuple[str, float]]:
-    """Split text into words with a weight: names, acronyms and quotes count less."""
-    text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES)
-    result: list[tuple[str, float]] = []
+def _weighted_words(text: str, limit: int) -> list[WeightedWord]:
+    """Score the first words of a text with a weight: names, acronyms and quotes count less."""
+    result: list[WeightedWord] = []
     quoted = False
-    last = 0
-    for match in _WORD.finditer(text):
-        gap = text[last : match.start()]
-        quoted = _quote_state(gap, quoted)
-        word = match.group()
-        weight = 0.25 if quoted else 1.0
-        if word.isupper() and len(word) <= 4:
-            weight *= 0.3
-        elif word[0].isupper() and not word.isupper() and result and not _sentence_break(gap):
-            weight *= 0.5
-        result.append((_repair(word), weight))
-        last = match.end()
-        if len(result) >= limit:
+    for gap, word in _TOKEN.findall(_prepare(text))[:limit]:
+        if not word:
             break
+        brk = False
+        if gap != " ":  # a plain space, by far the commonest gap, changes nothing
+            quoted, brk = _gap_effect(gap)[quoted]
+        kind, scores, mask = _word_evidence(word)
+        if kind == _CAPITALISED and (brk or not result):
+            kind = _PLAIN
+        result.append((scores, _WEIGHTS[quoted][kind], mask))
     return result
+
+
+@functools.lru_cache(maxsize=4096)
+def _gap_effect(gap: str) -> tuple[tuple[bool, bool], tuple[bool, bool]]:
+    """Quote state after a gap between words, indexed by the state before, and a break flag."""
+    brk = any(ch in '.!?:;—–«»"“”(|\n' for ch in gap)
+    return (_quote_state(gap, False), brk), (_quote_state(gap, True), brk)
 
 
 def _quote_state(gap: str, quoted: bool) -> bool:
@@ -121,8 +149,18 @@ def _quote_state(gap: str, quoted: bool) -> bool:
     return quoted
 
 
-def _sentence_break(gap: str) -> bool:
-    return any(ch in '.!?:;—–«»"“”(|\n' for ch in gap)
+@functools.lru_cache(maxsize=200_000)
+def _word_evidence(word: str) -> tuple[int, Scores, int]:
+    """How a word as written counts: its capitalisation, its scores and its Turkic letters."""
+    if word.isupper() and len(word) <= 4:
+        kind = _ACRONYM
+    elif word[0].isupper() and not word.isupper():
+        kind = _CAPITALISED
+    else:
+        kind = _PLAIN
+    repaired = _repair(word)
+    mask = sum(bit for bit, letters in _LETTER_BITS if not letters.isdisjoint(repaired))
+    return kind, _word_scores(repaired), mask
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -154,10 +192,14 @@ def _word_scores(word: str) -> Scores:
 
 def _letter_scores(word: str, table: dict[str, dict[str, float]]) -> defaultdict[str, float]:
     """Letters only some alphabets have: the strongest counts, each further one adds a bit."""
-    scores: defaultdict[str, float] = defaultdict(float)
+    found: defaultdict[str, list[float]] = defaultdict(list)
     for ch in set(word):
         for lang, weight in table.get(ch, {}).items():
-            scores[lang] = min(2.5, max(scores[lang], weight) + (0.3 if scores[lang] else 0))
+            found[lang].append(weight)
+    # Independent of the order letters are met in, so the result is the same in every run.
+    scores: defaultdict[str, float] = defaultdict(float)
+    for lang, weights in found.items():
+        scores[lang] = min(2.5, max(weights) + 0.3 * (len(weights) - 1))
     return scores
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from feeds.language import normalized_words
@@ -59,11 +60,27 @@ class Rule:
 
 def fold_words(text: str, lang: Lang = Lang.OTHER) -> list[str]:
     """Words as patterns see them: lower case, Kazakh letters folded, other scripts spelled out."""
-    kazakh = lang is Lang.KK
-    return [folded for word in normalized_words(text) if (folded := _fold(word, kazakh))]
+    return list(folded_segment(text, lang is Lang.KK))
+
+
+# Feeds repeat their items on every poll, so a worker folds the same titles and leads again.
+@functools.lru_cache(maxsize=8192)
+def folded_segment(text: str, kazakh: bool) -> tuple[str, ...]:
+    """fold_words of one text as a tuple, kept for texts seen again."""
+    fold = _fold_kazakh if kazakh else _fold_other
+    return tuple(filter(None, map(fold, normalized_words(text))))
 
 
 @functools.lru_cache(maxsize=200_000)
+def _fold_kazakh(word: str) -> str:
+    return _fold(word, kazakh=True)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _fold_other(word: str) -> str:
+    return _fold(word, kazakh=False)
+
+
 def _fold(word: str, kazakh: bool) -> str:
     if "\u0600" <= word[0] <= "\u06ff":
         word = word.translate(_ARABIC_KK)
@@ -96,14 +113,27 @@ def compile_rule(
     return Rule(topic, spec, tuple(groups), exclude, weak)
 
 
+# A group's words after its first one: (exact word or None, prefixes a word may start with).
+Tail = tuple[tuple[str | None, tuple[str, ...]], ...]
+# A look-up result: (group id, group length, tail) for each group whose first stem matches.
+Candidate = tuple[int, int, Tail]
+
+
 class Matcher:
     """All rules of a taxonomy, indexed by the first stem of each group."""
 
     def __init__(self, rules: list[Rule]):
         self._exact: defaultdict[str, list[tuple[Rule, int]]] = defaultdict(list)
         self._prefix: defaultdict[str, list[tuple[Rule, int]]] = defaultdict(list)
+        # Every (rule, group) gets a small integer id, so matching keys dicts by int.
+        self._ids: dict[tuple[Rule, int], int] = {}
+        self._groups: list[tuple[Rule, int, frozenset[int]]] = []  # rule, length, sibling ids
         for rule in rules:
+            first_id = len(self._ids)
+            siblings = frozenset(range(first_id, first_id + len(rule.groups)))
             for index, group in enumerate(rule.groups):
+                self._ids[rule, index] = first_id + index
+                self._groups.append((rule, len(group), siblings))
                 first = group[0]
                 if first.startswith("="):
                     self._exact[first[1:]].append((rule, index))
@@ -118,8 +148,8 @@ class Matcher:
 
         self._candidates = functools.lru_cache(maxsize=100_000)(self._lookup)
 
-    def _lookup(self, word: str) -> tuple[tuple[Rule, int], ...]:
-        """(rule, group) pairs whose first stem matches this word."""
+    def _lookup(self, word: str) -> tuple[Candidate, ...]:
+        """Groups whose first stem matches this word, with what the words after it must be."""
         candidates = list(self._exact.get(word, ()))
         for key in {word[:3], word[:2], word[:1]}:
             candidates += (
@@ -127,41 +157,68 @@ class Matcher:
                 for stem, rule, index in self._buckets.get(key, ())
                 if word.startswith(stem)
             )
-        return tuple(dict.fromkeys(candidates))
+        return tuple(
+            (self._ids[rule, index], len(rule.groups[index]), _tail(rule.groups[index]))
+            for rule, index in dict.fromkeys(candidates)
+        )
 
-    def hits(self, words: list[str]) -> dict[Rule, set[int]]:
+    def hits(self, words: Sequence[str]) -> dict[Rule, set[int]]:
         """Rules whose every group occurs in the words, with the word positions they cover."""
-        found: dict[tuple[Rule, int], range] = {}
+        found = self._first_matches(words)
+        groups = self._groups
+        covered: dict[Rule, set[int]] = {}
+        for group_id, start in found.items():
+            rule, length, siblings = groups[group_id]
+            if len(siblings) > 1 and not found.keys() >= siblings:
+                continue
+            if rule in covered:
+                covered[rule].update(range(start, start + length))
+            else:
+                covered[rule] = set(range(start, start + length))
+        return covered
+
+    def _first_matches(self, words: Sequence[str]) -> dict[int, int]:
+        """Group id to the position of its first occurrence, in the order they are found."""
+        found: dict[int, int] = {}
+        count = len(words)
+        candidates = self._candidates
         for position, word in enumerate(words):
-            for rule, index in self._candidates(word):
+            for group_id, length, tail in candidates(word):
                 # The look-up matched the group's first stem already; check the words after it.
-                group = rule.groups[index]
-                if (rule, index) not in found and (
-                    len(group) == 1 or _follows(group, words, position)
-                ):
-                    found[rule, index] = range(position, position + len(group))
-        covered: defaultdict[Rule, set[int]] = defaultdict(set)
-        for (rule, _), span in found.items():
-            covered[rule].update(span)
-        return {
-            rule: positions
-            for rule, positions in covered.items()
-            if all((rule, index) in found for index in range(len(rule.groups)))
-        }
+                if group_id in found:
+                    continue
+                if length > 1:
+                    if position + length > count:
+                        continue
+                    exact, prefixes = tail[0]  # inlined: most groups fail on their second word
+                    following = words[position + 1]
+                    if (
+                        following != exact
+                        if exact is not None
+                        else not following.startswith(prefixes)
+                    ):
+                        continue
+                    if length > 2 and not _tail_matches(tail, words, position):
+                        continue
+                found[group_id] = position
+        return found
 
 
-def _follows(group: tuple[str, ...], words: list[str], start: int) -> bool:
-    if start + len(group) > len(words):
-        return False
-    return all(_stem_matches(stem, words[start + k]) for k, stem in enumerate(group))
+def _tail(group: tuple[str, ...]) -> Tail:
+    return tuple(
+        (stem[1:], ()) if stem.startswith("=") else (None, _spellings(stem)) for stem in group[1:]
+    )
 
 
-def _stem_matches(stem: str, word: str) -> bool:
-    if stem.startswith("="):
-        return word == stem[1:]
-    if stem.endswith("~"):
-        return word.startswith(_spellings(stem))
-    return word.startswith(stem)
+def _tail_matches(tail: Tail, words: Sequence[str], start: int) -> bool:
+    for offset, (exact, prefixes) in enumerate(tail, start + 1):
+        word = words[offset]
+        if exact is None:
+            if not word.startswith(prefixes):
+                return False
+        elif word != exact:
+            return False
+    return True
 
 
 @functools.cache

@@ -24,7 +24,7 @@ from typing import Any
 
 from feeds.language import detect
 from feeds.models import Lang
-from feeds.topic_rules import Matcher, PatternError, Rule, compile_rule, fold_words
+from feeds.topic_rules import Matcher, PatternError, Rule, compile_rule, folded_segment
 
 _SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _PATTERN_KEYS = ("ru", "kk", "en", "any")
@@ -90,8 +90,9 @@ class Taxonomy:
     ) -> dict[str, list[str]]:
         """Matched topics with the patterns that matched them, for admins tuning the file."""
         title, _, rest = text.strip().partition("\n")
-        head = fold_words(title, lang)
-        hits = self._matcher.hits(head + fold_words(f"{rest}\n{lead}", lang))
+        kazakh = lang is Lang.KK
+        head = folded_segment(title, kazakh)
+        hits = self._matcher.hits(head + folded_segment(f"{rest}\n{lead}", kazakh))
         evidence = _evidence(hits, len(head))
         # A lead that only mentions a topic in passing while the title names another one
         # needs more words, and weak ones (a Senate passing the budget in a pensions item)
@@ -136,25 +137,27 @@ def _distinct_words(spans: list[frozenset[int]]) -> int:
 
     Each run of adjacent words is one mention, so both halves of "долг & зарплат" count.
     """
-    groups: list[set[int]] = []
-    for run in (run for span in spans for run in _runs(span)):
-        merged = set(run)
-        for group in [g for g in groups if g & merged]:
-            merged |= group
-            groups.remove(group)
-        groups.append(merged)
-    return len(groups)
+    # Runs are intervals: those that share a word chain into one mention, found by a sweep.
+    count, end = 0, -1
+    for first, last in sorted(run for span in spans for run in _runs(span)):
+        if first > end:
+            count += 1
+        end = max(end, last)
+    return count
 
 
-def _runs(positions: frozenset[int]) -> list[set[int]]:
-    """Positions split into runs of adjacent words."""
-    runs: list[set[int]] = []
+def _runs(positions: frozenset[int]) -> list[tuple[int, int]]:
+    """Positions split into runs of adjacent words, as (first, last) pairs."""
+    runs: list[tuple[int, int]] = []
     for position in sorted(positions):
-        if runs and position - 1 in runs[-1]:
-            runs[-1].add(position)
+        if runs and runs[-1][1] == position - 1:
+            runs[-1] = (runs[-1][0], position)
         else:
-            runs.append({position})
+            runs.append((position, position))
     return runs
+
+
+_NOTHING: frozenset[int] = frozenset()
 
 
 def _evidence(hits: Mapping[Rule, set[int]], title_len: int) -> dict[str, _Evidence]:
@@ -165,16 +168,19 @@ def _evidence(hits: Mapping[Rule, set[int]], title_len: int) -> dict[str, _Evide
             excluded.setdefault(rule.topic, set()).update(positions)
     evidence: dict[str, _Evidence] = {}
     for rule, positions in hits.items():
-        if rule.exclude or positions <= excluded.get(rule.topic, set()):
+        if rule.exclude or positions <= excluded.get(rule.topic, _NOTHING):
             continue
-        found = evidence.setdefault(rule.topic, _Evidence())
+        found = evidence.get(rule.topic)
+        if found is None:
+            found = evidence[rule.topic] = _Evidence()
         if min(positions) < title_len:
             found.titled = True
             found.titled_strong = found.titled_strong or not rule.weak
         else:
-            found.spans.append(frozenset(positions))
+            span = frozenset(positions)
+            found.spans.append(span)
             if not rule.weak:
-                found.strong_spans.append(frozenset(positions))
+                found.strong_spans.append(span)
         found.specs.append(rule.spec)
         found.strong = found.strong or not rule.weak
     return evidence

@@ -161,3 +161,45 @@ def _accuracy(titles_only: bool) -> float:
 def test_dev_set_language_accuracy_meets_targets() -> None:
     assert _accuracy(titles_only=False) >= 0.98
     assert _accuracy(titles_only=True) >= 0.95
+
+
+@pytest.mark.parametrize("apostrophe", ["'", "’"])
+def test_typographic_apostrophes_read_like_plain_ones_in_kazakh_latin(apostrophe: str) -> None:
+    title = "s'ymkentte jan'a mektep as'yldy".replace("'", apostrophe)
+    assert detect(title) is Lang.KK
+
+
+@pytest.mark.parametrize(("opening", "closing"), [('"', '"'), ("«", "»"), ("“", "”")])
+def test_russian_headline_quoting_kazakh_stays_russian(opening: str, closing: str) -> None:
+    quote = f"{opening}Қазақстан халқына арналған жаңа бағдарлама туралы{closing}"
+    assert detect(f"Депутаты обсудили закон {quote} на заседании в среду") is Lang.RU
+
+
+def test_lead_ending_in_numbers_and_punctuation_keeps_the_language() -> None:
+    lead = "Биыл 2026 жылы 15,3 млрд теңге бөлінеді. — 100% / 2026-01-01 12:00 !!! ..."
+    assert detect("Үкімет отырысында жаңа бағдарлама талқыланды", lead) is Lang.KK
+
+
+def test_detection_is_the_same_in_every_process() -> None:
+    # Set iteration order changes with the hash seed; the language must not.
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json; from feeds.language import detect\n"
+        "files = ['tests/data/labelled/dev.jsonl', 'tests/data/labelled/items.jsonl']\n"
+        "rows = [json.loads(line) for name in files for line in open(name)]\n"
+        "print([detect(r['title']) for r in rows])\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("0", "1", "2")
+    }
+    assert len(outputs) == 1

@@ -363,3 +363,22 @@ def test_dev_set_topic_micro_f1_meets_target(taxonomy: Taxonomy) -> None:
         want = set(item["topics"])
         tp, fp, fn = tp + len(got & want), fp + len(got - want), fn + len(want - got)
     assert 2 * tp / (2 * tp + fp + fn) >= 0.93
+
+
+def test_phrase_pattern_needs_all_its_words_in_a_row(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(
+        '[[topic]]\nslug = "sport"\nru = ["кубок =мира по футбол"]\n', encoding="utf-8"
+    )
+    custom = Taxonomy.load(path)
+    assert custom.match("Кубок мира по футболу стартует", Lang.RU) == {"sport"}
+    assert custom.match("Кубок мирового футбола стартует", Lang.RU) == frozenset()
+    assert custom.match("Стартует кубок мира по", Lang.RU) == frozenset()
+    assert custom.match("Кубок мира прошёл по футболу", Lang.RU) == frozenset()
+
+
+def test_same_text_matched_again_gets_the_same_topics(taxonomy: Taxonomy) -> None:
+    text = "Мұғалімдердің жалақысы өседі\nМектеп мұғалімдері мен тәрбиешілер"
+    first = taxonomy.explain(text, Lang.KK)
+    first["education"].append("changed by a caller")
+    assert taxonomy.explain(text, Lang.KK) == {"education": first["education"][:-1]}
