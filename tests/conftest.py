@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.engine import make_engine
 from bot.storage.migrate import upgrade_to_head
+from tests.support.feed_server import FeedServer
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -76,3 +77,10 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
         yield eng
     finally:
         await eng.dispose()
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    """A local feed server on 127.0.0.1."""
+    async with FeedServer() as server:
+        yield server

@@ -47,7 +47,6 @@ from bot.app import HabarApp
 from bot.config import Settings, load_settings
 from tests.e2e.gated_telegram import GatedTelegram
 from tests.support.fake_telegram import CallbackAnswer, FakeTelegram, Msg
-from tests.support.feed_server import FeedServer
 
 TOKEN = "123:ABC"
 ADMIN = 1001
@@ -221,13 +220,6 @@ async def fake_tg() -> AsyncIterator[GatedTelegram]:
     """A fake Telegram Bot API on 127.0.0.1, with per-chat gates."""
     async with GatedTelegram(TOKEN) as fake:
         yield fake
-
-
-@pytest.fixture
-async def feed_server() -> AsyncIterator[FeedServer]:
-    """A local feed server on 127.0.0.1."""
-    async with FeedServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,12 +48,6 @@ async def habar(env: dict[str, str], *args: str, stdin: bytes = b"") -> tuple[in
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    async with FeedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -64,13 +57,15 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-async def test_feed_add_poll_items_and_remove(server: FeedServer, env: dict[str, str]) -> None:
-    url = server.add("/kk.xml", rss([UNIONS_KK], title="Kasipodak"))
+async def test_feed_add_poll_items_and_remove(
+    feed_server: FeedServer, env: dict[str, str]
+) -> None:
+    url = feed_server.add("/kk.xml", rss([UNIONS_KK], title="Kasipodak"))
     code, out, _ = await habar(env, "feed", "add", url, "--lang", "kk")
     assert code == 0
     assert out.strip() == "added #1 Kasipodak (1 items)"
 
-    server.add("/kk.xml", rss([UNIONS_KK, SCHOOL_RU], title="Kasipodak"))
+    feed_server.add("/kk.xml", rss([UNIONS_KK, SCHOOL_RU], title="Kasipodak"))
     code, out, _ = await habar(env, "poll", "--once")
     assert (code, out.strip()) == (0, "#1 Kasipodak: 1 new, ok")
 
@@ -95,10 +90,10 @@ async def test_feed_add_poll_items_and_remove(server: FeedServer, env: dict[str,
 
 
 async def test_feed_add_explains_each_refusal_and_stores_nothing(
-    server: FeedServer, env: dict[str, str]
+    feed_server: FeedServer, env: dict[str, str]
 ) -> None:
-    page = server.add("/page", b"<html><body>Hello</body></html>", content_type="text/html")
-    good = server.add("/kk.xml", rss([UNIONS_KK]))
+    page = feed_server.add("/page", b"<html><body>Hello</body></html>", content_type="text/html")
+    good = feed_server.add("/kk.xml", rss([UNIONS_KK]))
     code, _, err = await habar(env, "feed", "add", "ftp://example.kz/feed", page, good, good)
     assert code == 1
     lines = err.strip().splitlines()
@@ -110,9 +105,9 @@ async def test_feed_add_explains_each_refusal_and_stores_nothing(
 
 
 async def test_private_addresses_are_refused_unless_allowed(
-    server: FeedServer, env: dict[str, str]
+    feed_server: FeedServer, env: dict[str, str]
 ) -> None:
-    url = server.add("/kk.xml", rss([UNIONS_KK]))
+    url = feed_server.add("/kk.xml", rss([UNIONS_KK]))
     code, _, err = await habar({**env, "ALLOW_PRIVATE_FEEDS": "false"}, "feed", "add", url)
     assert code == 1
     assert "private address" in err
@@ -143,9 +138,9 @@ async def test_classify_reports_a_bad_line_and_goes_on(env: dict[str, str]) -> N
 
 
 async def test_preview_prints_the_digest_a_subscriber_would_get(
-    server: FeedServer, env: dict[str, str]
+    feed_server: FeedServer, env: dict[str, str]
 ) -> None:
-    await habar(env, "feed", "add", server.add("/mixed.xml", rss([UNIONS_KK, SCHOOL_RU])))
+    await habar(env, "feed", "add", feed_server.add("/mixed.xml", rss([UNIONS_KK, SCHOOL_RU])))
     code, out, _ = await habar(env, "preview", "--lang", "kk", "--topics", "unions", "--ui", "kk")
     assert code == 0
     assert "https://kasipodak.example.kz/news/1" in out

@@ -32,12 +32,6 @@ def story(n: int, **kw: object) -> dict[str, object]:
 
 
 @pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    async with FeedServer() as srv:
-        yield srv
-
-
-@pytest.fixture
 async def res(db_url: str) -> AsyncIterator[Resources]:
     settings = load_settings(database_url=db_url, allow_private_feeds=True)
     with ThreadPoolExecutor(2) as pool:
@@ -50,25 +44,27 @@ async def poll_all(res: Resources) -> dict[int, PollOutcome]:
 
 
 async def test_items_are_stored_once_across_polls_and_restarts(
-    db_url: str, server: FeedServer
+    db_url: str, feed_server: FeedServer
 ) -> None:
-    url = server.add("/kk.xml", rss([story(1), story(2)], title="Kasipodak"))
+    url = feed_server.add("/kk.xml", rss([story(1), story(2)], title="Kasipodak"))
     settings = load_settings(database_url=db_url, allow_private_feeds=True)
     with ThreadPoolExecutor(2) as pool:
         async with open_resources(settings, executor=pool) as res:
             added = await res.feed_admin.add(url)
             assert (added.items, added.feed.title) == (2, "Kasipodak")
             assert [o.new_items for o in (await poll_all(res)).values()] == [0]
-            server.add("/kk.xml", rss([story(1), story(2), story(3)], title="Kasipodak"))
+            feed_server.add("/kk.xml", rss([story(1), story(2), story(3)], title="Kasipodak"))
             assert [o.new_items for o in (await poll_all(res)).values()] == [1]
         async with open_resources(settings, executor=pool) as res:
-            server.add("/kk.xml", rss([story(3), story(2), story(1)], title="Kasipodak"))
+            feed_server.add("/kk.xml", rss([story(3), story(2), story(1)], title="Kasipodak"))
             assert [o.new_items for o in (await poll_all(res)).values()] == [0]
             assert await res.items.count() == 3
 
 
-async def test_stored_items_are_clean_and_classified(res: Resources, server: FeedServer) -> None:
-    await res.feed_admin.add(server.add("/kk.xml", rss([story(1)])))
+async def test_stored_items_are_clean_and_classified(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    await res.feed_admin.add(feed_server.add("/kk.xml", rss([story(1)])))
     [item] = await res.items.latest(5)
     assert item.url == "https://kasipodak.example.kz/news/1"
     assert item.lang == "kk"
@@ -78,26 +74,32 @@ async def test_stored_items_are_clean_and_classified(res: Resources, server: Fee
     assert item.published_at.tzinfo is not None
 
 
-async def test_unchanged_feed_costs_a_304_and_no_parse(res: Resources, server: FeedServer) -> None:
-    await res.feed_admin.add(server.add("/kk.xml", rss([story(1)])))
+async def test_unchanged_feed_costs_a_304_and_no_parse(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    await res.feed_admin.add(feed_server.add("/kk.xml", rss([story(1)])))
     [outcome] = (await poll_all(res)).values()
     assert outcome.status == "not_modified"
-    assert server.last_headers["/kk.xml"].get("If-None-Match")
+    assert feed_server.last_headers["/kk.xml"].get("If-None-Match")
 
 
-async def test_same_story_from_two_feeds_is_one_item(res: Resources, server: FeedServer) -> None:
+async def test_same_story_from_two_feeds_is_one_item(
+    res: Resources, feed_server: FeedServer
+) -> None:
     shared = {"link": "https://kasipodak.example.kz/news/1?utm_campaign=x", "guid": None}
-    await res.feed_admin.add(server.add("/a.xml", rss([story(1, **shared)])))
+    await res.feed_admin.add(feed_server.add("/a.xml", rss([story(1, **shared)])))
     other = story(1, **shared, title="Кәсіподақтар жалақы туралы мәлімдеме жасады")
-    added = await res.feed_admin.add(server.add("/b.xml", rss([other])))
+    added = await res.feed_admin.add(feed_server.add("/b.xml", rss([other])))
     assert added.items == 0
     assert await res.items.count() == 1
 
 
-async def test_failing_feed_backs_off_then_recovers(res: Resources, server: FeedServer) -> None:
-    url = server.add("/flaky.xml", rss([story(1)]))
+async def test_failing_feed_backs_off_then_recovers(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    url = feed_server.add("/flaky.xml", rss([story(1)]))
     feed = (await res.feed_admin.add(url)).feed
-    server.add("/flaky.xml", b"oops", status=503)
+    feed_server.add("/flaky.xml", b"oops", status=503)
     delays = []
     for _ in range(3):
         [outcome] = (await poll_all(res)).values()
@@ -107,7 +109,7 @@ async def test_failing_feed_backs_off_then_recovers(res: Resources, server: Feed
         delays.append(stored.next_check_at - stored.last_polled_at)  # type: ignore[operator]
     assert stored.failure_count == 3
     assert delays[0] < delays[1] < delays[2]
-    server.add("/flaky.xml", rss([story(1), story(2)]))
+    feed_server.add("/flaky.xml", rss([story(1), story(2)]))
     [outcome] = (await poll_all(res)).values()
     healed = await res.feeds.get(feed.id)
     assert healed is not None
@@ -116,14 +118,14 @@ async def test_failing_feed_backs_off_then_recovers(res: Resources, server: Feed
 
 
 async def test_broken_feeds_get_a_status_and_never_stop_the_others(
-    res: Resources, server: FeedServer
+    res: Resources, feed_server: FeedServer
 ) -> None:
-    good = (await res.feed_admin.add(server.add("/good.xml", rss([story(1)])))).feed
-    html = (await res.feed_admin.add(server.add("/page.xml", rss([story(2)])))).feed
-    server.add(
+    good = (await res.feed_admin.add(feed_server.add("/good.xml", rss([story(1)])))).feed
+    html = (await res.feed_admin.add(feed_server.add("/page.xml", rss([story(2)])))).feed
+    feed_server.add(
         "/page.xml", b"<html><body><p>Not a feed</p></body></html>", content_type="text/html"
     )
-    server.add("/good.xml", rss([story(1), story(3)]))
+    feed_server.add("/good.xml", rss([story(1), story(3)]))
     outcomes = await poll_all(res)
     assert outcomes[good.id].new_items == 1
     assert outcomes[html.id].status == "not_a_feed"
@@ -132,11 +134,13 @@ async def test_broken_feeds_get_a_status_and_never_stop_the_others(
     assert listed[good.id].last_error_kind is None
 
 
-async def test_slow_feed_does_not_delay_the_others(res: Resources, server: FeedServer) -> None:
-    slow = (await res.feed_admin.add(server.add("/slow.xml", rss([story(1)])))).feed
-    fast = (await res.feed_admin.add(server.add("/fast.xml", rss([story(2)])))).feed
-    server.slow("/slow.xml", delay=60)
-    server.add("/fast.xml", rss([story(2), story(3)]))
+async def test_slow_feed_does_not_delay_the_others(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    slow = (await res.feed_admin.add(feed_server.add("/slow.xml", rss([story(1)])))).feed
+    fast = (await res.feed_admin.add(feed_server.add("/fast.xml", rss([story(2)])))).feed
+    feed_server.slow("/slow.xml", delay=60)
+    feed_server.add("/fast.xml", rss([story(2), story(3)]))
     done: asyncio.Queue[PollOutcome] = asyncio.Queue()
 
     async def record(outcome: PollOutcome) -> None:
@@ -153,8 +157,8 @@ async def test_slow_feed_does_not_delay_the_others(res: Resources, server: FeedS
 
 
 async def test_items_published_long_before_first_seen_are_not_pushable(
-    res: Resources, server: FeedServer
+    res: Resources, feed_server: FeedServer
 ) -> None:
     old = story(1, pubDate=NOW - timedelta(days=5))
-    await res.feed_admin.add(server.add("/old.xml", rss([old, story(2)])))
+    await res.feed_admin.add(feed_server.add("/old.xml", rss([old, story(2)])))
     assert sorted(i.pushable for i in await res.items.latest(5)) == [False, True]
