@@ -8,8 +8,12 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.app import Resources
 
 FEED_ERRORS = {
     "bad_url": "not an http(s) URL",
@@ -111,10 +115,10 @@ async def _offline(settings: Settings, args: argparse.Namespace) -> int:
         return await _items(res, args)
 
 
-async def _feed(res: object, args: argparse.Namespace) -> int:
+async def _feed(res: Resources, args: argparse.Namespace) -> int:
     from bot.services.feed_admin import FeedAdminError
 
-    admin = res.feed_admin  # type: ignore[attr-defined]
+    admin = res.feed_admin
     failed = 0
     if args.feed_command == "add":
         for url in args.urls:
@@ -144,24 +148,24 @@ async def _feed(res: object, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-async def _preview(res: object, args: argparse.Namespace) -> int:
+async def _preview(res: Resources, args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from bot.services.errors import InputError
     from bot.services.subscriptions import LANGS, parse_choice
 
-    tz = args.tz or res.settings.default_timezone  # type: ignore[attr-defined]
+    tz = args.tz or res.settings.default_timezone
     try:
         ZoneInfo(tz)
         langs = parse_choice(args.lang, LANGS, "bad_lang")
-        topics = parse_choice(args.topics, res.taxonomy.slugs, "bad_topic")  # type: ignore[attr-defined]
+        topics = parse_choice(args.topics, res.taxonomy.slugs, "bad_topic")
     except InputError as exc:
         print(f"error: {exc.key}: valid values are {exc.params.get('valid')}", file=sys.stderr)
         return 2
     except (ZoneInfoNotFoundError, ValueError):
         print(f"error: unknown time zone {tz!r}", file=sys.stderr)
         return 2
-    digests = res.digests  # type: ignore[attr-defined]
+    digests = res.digests
     parts = await digests.preview(langs=langs, topics=topics, locale=args.ui, tz=tz)
     if not parts:
         print("nothing to send: no pending items match these settings")
@@ -176,8 +180,8 @@ def _reason(reason: str, detail: str) -> str:
     return f"{text} ({detail})" if detail and reason not in ("duplicate", "no_such_feed") else text
 
 
-async def _items(res: object, args: argparse.Namespace) -> int:
-    rows = await res.items.latest(args.limit)  # type: ignore[attr-defined]
+async def _items(res: Resources, args: argparse.Namespace) -> int:
+    rows = await res.items.latest(args.limit)
     for r in rows:
         if args.json:
             obj = {
@@ -218,5 +222,5 @@ def classify(stdin: object, stdout: object) -> int:
         else:
             lang, topics = classify_text(title, summary)
             obj["lang"], obj["topics"] = lang.value, sorted(topics)
-        stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")  # type: ignore[attr-defined]
+        stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     return status

@@ -7,9 +7,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.services.subscriptions import Subscriber
+from bot.services.subscriptions import LANGS, UI_LANGS, Subscriber
 from feeds.topics import Taxonomy
-from handlers.texts import LANG_CODES, LANG_NAMES, locale
+from handlers.texts import LANG_NAMES, locale
 
 ALL = "all"
 MARK = "✅ "
@@ -54,11 +54,11 @@ def _label(text: str, on: bool) -> str:
 def lang_keyboard(chosen: frozenset[str] | None) -> InlineKeyboardMarkup:
     """Languages with a mark on the chosen ones, and 'All'."""
     kb = InlineKeyboardBuilder()
-    for code in LANG_CODES:
+    for code in LANGS:
         on = chosen is None or code in chosen
         kb.button(text=_label(LANG_NAMES[code], on), callback_data=LangCb(code=code))
     kb.button(text=_label(_("All"), chosen is None), callback_data=LangCb(code=ALL))
-    return kb.adjust(len(LANG_CODES), 1).as_markup()
+    return kb.adjust(len(LANGS), 1).as_markup()
 
 
 def topics_keyboard(chosen: frozenset[str] | None, taxonomy: Taxonomy) -> InlineKeyboardMarkup:
@@ -100,13 +100,13 @@ def schedule_keyboard(sub: Subscriber) -> InlineKeyboardMarkup:
 def settings_keyboard(ui_lang: str | None) -> InlineKeyboardMarkup:
     """Interface languages on one row, then shortcuts to /lang, /topics and /schedule."""
     kb = InlineKeyboardBuilder()
-    for code in LANG_CODES:
+    for code in UI_LANGS:
         label = _label(LANG_NAMES[code], code == ui_lang)
         kb.button(text=label, callback_data=UiLangCb(code=code))
     kb.button(text=_("Languages"), callback_data=MenuCb(item="lang"))
     kb.button(text=_("Topics"), callback_data=MenuCb(item="topics"))
     kb.button(text=_("Schedule"), callback_data=MenuCb(item="schedule"))
-    return kb.adjust(len(LANG_CODES), 3).as_markup()
+    return kb.adjust(len(UI_LANGS), 3).as_markup()
 
 
 def chat_of(query: CallbackQuery) -> int:

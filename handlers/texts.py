@@ -11,11 +11,10 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import ADMIN_COMMANDS, SUBSCRIBER_COMMANDS, describe
-from bot.services.subscriptions import Subscriber
+from bot.services.subscriptions import LANGS, Subscriber
 from bot.services.telegram_text import MAX_MESSAGE_UNITS, utf16_len
 from feeds.topics import Taxonomy
 
-LANG_CODES = ("ru", "kk", "en")
 # Each language under its own name, as language pickers do, whatever the interface language.
 LANG_NAMES = {"ru": "Русский", "kk": "Қазақша", "en": "English"}
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -31,7 +30,7 @@ def langs_text(langs: frozenset[str] | None) -> str:
     """Chosen news languages, or 'all languages'."""
     if langs is None:
         return _("all languages")
-    return ", ".join(LANG_NAMES[c] for c in LANG_CODES if c in langs)
+    return ", ".join(LANG_NAMES[c] for c in LANGS if c in langs)
 
 
 def topics_text(topics: frozenset[str] | None, taxonomy: Taxonomy) -> str:

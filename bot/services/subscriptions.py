@@ -10,11 +10,12 @@ from bot.services.errors import InputError
 from bot.services.ingest import utcnow
 from bot.services.schedule import next_run, parse_schedule
 from bot.storage.subscribers import Subscriber, SubscriberRepo
+from feeds.models import SERVED_LANGS
 
 __all__ = ["Subscriber", "Subscriptions"]
 
-LANGS = ("ru", "kk", "en")
-UI_LANGS = ("ru", "kk", "en")
+LANGS = tuple(lang.value for lang in SERVED_LANGS)  # the item languages a subscriber can pick
+UI_LANGS = ("ru", "kk", "en")  # the interface catalogues in bot/locales
 ALL_WORD = "all"
 _ALIASES = {"kz": "kk", "қаз": "kk", "каз": "kk", "рус": "ru", "eng": "en"}
 
@@ -115,7 +116,7 @@ class Subscriptions:
     async def toggle_language(self, chat_id: int, value: str) -> Subscriber:
         """Flip one language (a keyboard tap)."""
         sub = await self.require(chat_id)
-        return await self._update(chat_id, langs=toggle(sub.langs, value, LANGS))
+        return await self._save(sub, langs=toggle(sub.langs, value, LANGS))
 
     async def set_topics(self, chat_id: int, args: str) -> Subscriber:
         """Choose topics by slug, or `all`."""
@@ -125,14 +126,14 @@ class Subscriptions:
     async def toggle_topic(self, chat_id: int, value: str) -> Subscriber:
         """Flip one topic (a keyboard tap)."""
         sub = await self.require(chat_id)
-        return await self._update(chat_id, topics=toggle(sub.topics, value, self.topic_slugs))
+        return await self._save(sub, topics=toggle(sub.topics, value, self.topic_slugs))
 
     async def set_schedule(self, chat_id: int, args: str) -> Subscriber:
         """`instant`, `hourly` or `daily HH:MM [HH:MM ...]` in the subscriber's time zone."""
         kind, times = parse_schedule(args)
         sub = await self.require(chat_id)
         when = next_run(kind, times, sub.timezone, self._clock())
-        return await self._update(chat_id, schedule=kind, times=times, next_digest_at=when)
+        return await self._save(sub, schedule=kind, times=times, next_digest_at=when)
 
     async def set_ui_lang(self, chat_id: int, code: str) -> Subscriber:
         """Choose the interface language."""
@@ -152,5 +153,7 @@ class Subscriptions:
         return sub
 
     async def _update(self, chat_id: int, **changes: object) -> Subscriber:
-        sub = await self.require(chat_id)
+        return await self._save(await self.require(chat_id), **changes)
+
+    async def _save(self, sub: Subscriber, **changes: object) -> Subscriber:
         return await self._repo.save(sub.but(**changes), self._clock())

@@ -52,6 +52,10 @@ def pending_items_query(
     return query.order_by(items.c.id)
 
 
+async def _max_item_id(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.max(items.c.id)))).scalar_one() or 0)
+
+
 async def _committed_max_item_id(conn: AsyncConnection) -> int:
     """The newest item id, with every smaller id committed, so a cursor never skips one.
 
@@ -62,7 +66,7 @@ async def _committed_max_item_id(conn: AsyncConnection) -> int:
     """
     if conn.dialect.name == "postgresql":
         await conn.execute(text("LOCK TABLE items IN SHARE MODE"))
-    return int((await conn.execute(select(func.max(items.c.id)))).scalar_one() or 0)
+    return await _max_item_id(conn)
 
 
 class OutboxRepo:
@@ -74,14 +78,14 @@ class OutboxRepo:
     async def max_item_id(self) -> int:
         """The newest item id (0 when there are none)."""
         async with self._engine.connect() as conn:
-            return int((await conn.execute(select(func.max(items.c.id)))).scalar_one() or 0)
+            return await _max_item_id(conn)
 
     async def pending_items(
         self, cursor: int, langs: frozenset[str] | None, topics: frozenset[str] | None
     ) -> list[ItemRow]:
         """Items after `cursor` matching these filters, as a digest would take them now."""
         async with self._engine.connect() as conn:
-            upto = int((await conn.execute(select(func.max(items.c.id)))).scalar_one() or 0)
+            upto = await _max_item_id(conn)
             query = pending_items_query(cursor, upto, langs, topics)
             return [to_row(r) for r in await conn.execute(query)]  # type: ignore[call-overload]
 
