@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -12,12 +13,18 @@ from functools import partial
 from typing import TypeVar
 
 from bot.storage.feeds import FeedRepo, FeedRow
-from bot.storage.items import FeedSuccess, ItemRepo
+from bot.storage.items import FeedSuccess, ItemRepo, PollWrite
 from feeds.fetch import Fetcher
 from feeds.models import FetchError, FetchErrorKind
 from feeds.pipeline import ProcessedFeed, process_document
 
 MAX_BACKOFF = timedelta(hours=6)
+# Polls stored per transaction at most: enough to share its cost, short enough that other
+# writers (digest planning) never wait long for SQLite's single writer.
+MAX_POLLS_PER_WRITE = 16
+# While other feeds are still being fetched, a finished poll waits at most this long for
+# company before it is stored. A lone poll (the usual case between bursts) never waits.
+GATHER_SECONDS = 1.0
 T = TypeVar("T")
 
 
@@ -86,6 +93,10 @@ class Ingest:
         self._clock = clock
         self._rng = random.Random()
         self._writes: set[asyncio.Future[object]] = set()
+        self._queued: list[tuple[PollWrite, asyncio.Future[int]]] = []
+        self._storing: asyncio.Future[None] | None = None
+        self._fetching = 0  # fetches under way: their polls will want storing soon
+        self._store_now = asyncio.Event()
 
     async def _write(self, coro: Awaitable[T]) -> T:
         """Run a storage write to its end even if the poll is cancelled meanwhile.
@@ -93,15 +104,65 @@ class Ingest:
         Fetching may be cut short at shutdown; a started transaction is not, so the
         connection is returned cleanly and `settle()` can wait for it.
         """
+        return await asyncio.shield(self._track(coro))
+
+    def _track(self, coro: Awaitable[T]) -> asyncio.Future[T]:
+        """Start a write as its own task, which `settle()` waits for."""
         task = asyncio.ensure_future(coro)
         self._writes.add(task)  # type: ignore[arg-type]
         task.add_done_callback(self._writes.discard)  # type: ignore[arg-type]
-        return await asyncio.shield(task)
+        return task
 
     async def settle(self) -> None:
         """Wait for writes that outlived their cancelled polls."""
-        if self._writes:
+        while self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
+
+    async def _store(self, poll: PollWrite) -> int:
+        """Queue a poll for storing and wait for it; returns how many of its items were new.
+
+        Polls that finish while a transaction runs are stored together in the next one.
+        The store goes on even if the waiting poll is cancelled (see `_write`).
+        """
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queued.append((poll, done))
+        if len(self._queued) >= MAX_POLLS_PER_WRITE or not self._fetching:
+            self._store_now.set()
+        if self._storing is None or self._storing.done():
+            self._storing = self._track(self._store_queued())
+        return await asyncio.shield(done)
+
+    async def _store_queued(self) -> None:
+        batch: list[tuple[PollWrite, asyncio.Future[int]]] = []
+        try:
+            while self._queued:
+                if len(self._queued) < MAX_POLLS_PER_WRITE and self._fetching:
+                    self._store_now.clear()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(GATHER_SECONDS):
+                            await self._store_now.wait()
+                batch = self._queued[:MAX_POLLS_PER_WRITE]
+                del self._queued[:MAX_POLLS_PER_WRITE]
+                await self._store_batch(batch)
+        finally:
+            # Only when interrupted (cancelled at shutdown): no poll may wait forever.
+            interrupted, self._queued = batch + self._queued, []
+            for _, done in interrupted:
+                _resolve(done, RuntimeError("storing was interrupted"))
+
+    async def _store_batch(self, batch: list[tuple[PollWrite, asyncio.Future[int]]]) -> None:
+        try:
+            counts = await self._items.store_polls([poll for poll, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                _resolve(batch[0][1], exc)
+                return
+            # One poll the database refuses must not lose the others: store each alone.
+            for queued in batch:
+                await self._store_batch([queued])
+            return
+        for (_, done), count in zip(batch, counts, strict=True):
+            _resolve(done, count)
 
     async def process(
         self, raw: bytes, headers: dict[str, str], url: str, hint: str | None
@@ -128,6 +189,15 @@ class Ingest:
 
     async def fetch(self, feed: FeedRow) -> Fetched:
         """The network and CPU half of a poll: fetch, then parse and classify off the loop."""
+        self._fetching += 1
+        try:
+            return await self._fetch(feed)
+        finally:
+            self._fetching -= 1
+            if not self._fetching:
+                self._store_now.set()  # nothing more is coming soon: store what waits
+
+    async def _fetch(self, feed: FeedRow) -> Fetched:
         try:
             result = await self._fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
@@ -157,8 +227,8 @@ class Ingest:
             next_check_at=self.next_check(now),
         )
         title = (processed.title if processed else "") or feed.title
-        new = await self._write(
-            self._items.store_poll(
+        new = await self._store(
+            PollWrite(
                 feed.id,
                 processed.items if processed else (),
                 success,
@@ -181,3 +251,13 @@ class Ingest:
             )
         )
         return PollOutcome(feed.id, feed.url, feed.title, 0, kind, detail)
+
+
+def _resolve(done: asyncio.Future[int], outcome: int | BaseException) -> None:
+    """Settle a queued poll's future once; later outcomes are ignored."""
+    if done.done():
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)

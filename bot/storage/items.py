@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.engine import writing
@@ -49,6 +49,58 @@ def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
+def _unseen(
+    poll: PollWrite, seen_keys: set[str], url_feeds: dict[str, set[int | None]]
+) -> list[Item]:
+    """The poll's items not stored yet, each once, oldest first so ids follow publication.
+
+    Marks them seen, so later polls of the same transaction treat them as stored.
+    """
+    fresh: list[Item] = []
+    taken_urls: set[str] = set()
+    for item in poll.batch:
+        if item.key in seen_keys or item.url in taken_urls:
+            continue
+        if item.url and url_feeds.get(item.url, set()) - {poll.feed_id}:
+            continue  # another feed brought this article already
+        seen_keys.add(item.key)
+        if item.url:
+            taken_urls.add(item.url)
+            url_feeds.setdefault(item.url, set()).add(poll.feed_id)
+        fresh.append(item)
+    fresh.sort(key=lambda i: i.published)
+    return fresh
+
+
+def _row(item: Item, poll: PollWrite) -> dict[str, object]:
+    now = poll.success.now
+    return {
+        "key": item.key,
+        "url": item.url or None,
+        "feed_id": poll.feed_id,
+        "source": poll.source[:500],
+        "title": item.title,
+        "summary": item.summary,
+        "lang": item.lang.value,
+        "topics": ",".join(sorted(item.topics)),
+        "published_at": item.published,
+        "first_seen_at": now,
+        "pushable": item.published >= now - poll.backfill,
+    }
+
+
+def _feed_values(poll: PollWrite) -> dict[str, object]:
+    success = poll.success
+    return {
+        "b_id": poll.feed_id,
+        "b_etag": success.etag,
+        "b_last_modified": success.last_modified,
+        "b_now": success.now,
+        "b_next_check_at": success.next_check_at,
+        "b_title": success.title[:500] if success.title else None,
+    }
+
+
 def to_row(r: object) -> ItemRow:
     """Build an ItemRow from a selected items row."""
     m = r._mapping  # type: ignore[attr-defined]
@@ -65,6 +117,40 @@ def to_row(r: object) -> ItemRow:
         feed_id=m["feed_id"],
         pushable=m["pushable"],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PollWrite:
+    """One successful poll to store: its feed, its items and what changes on the feed."""
+
+    feed_id: int
+    batch: Sequence[Item]
+    success: FeedSuccess
+    source: str
+    backfill: timedelta
+
+
+# An item's topics, linked by its key: the item was inserted earlier in the same transaction.
+_INSERT_TOPICS = insert(item_topics).from_select(
+    ["item_id", "topic"],
+    select(items.c.id, bindparam("topic", type_=String)).where(items.c.key == bindparam("key")),
+)
+# The feed's state after a successful poll; a poll that brought no title keeps the old one.
+_FEED_POLLED = (
+    update(feeds)
+    .where(feeds.c.id == bindparam("b_id"))
+    .values(
+        etag=bindparam("b_etag"),
+        last_modified=bindparam("b_last_modified"),
+        last_polled_at=bindparam("b_now"),
+        last_success_at=bindparam("b_now"),
+        last_error_kind=None,
+        last_error_detail=None,
+        failure_count=0,
+        next_check_at=bindparam("b_next_check_at"),
+        title=func.coalesce(bindparam("b_title", type_=String), feeds.c.title),
+    )
+)
 
 
 class ItemRepo:
@@ -87,82 +173,53 @@ class ItemRepo:
         An item is known when its key is stored, or when another feed already brought its URL.
         Returns how many items were new.
         """
-        async with writing(self._engine) as conn:
-            fresh = await self._unseen(conn, feed_id, batch)
-            if fresh:
-                await self._insert(conn, feed_id, fresh, success.now, source, backfill)
-            values: dict[str, object] = {
-                "etag": success.etag,
-                "last_modified": success.last_modified,
-                "last_polled_at": success.now,
-                "last_success_at": success.now,
-                "last_error_kind": None,
-                "last_error_detail": None,
-                "failure_count": 0,
-                "next_check_at": success.next_check_at,
-            }
-            if success.title:
-                values["title"] = success.title[:500]
-            await conn.execute(update(feeds).where(feeds.c.id == feed_id).values(values))
-        return len(fresh)
+        [new] = await self.store_polls([PollWrite(feed_id, batch, success, source, backfill)])
+        return new
 
-    async def _unseen(
-        self, conn: AsyncConnection, feed_id: int, batch: Sequence[Item]
-    ) -> list[Item]:
-        keys = list({i.key for i in batch})
-        urls = list({i.url for i in batch if i.url})
+    async def store_polls(self, polls: Sequence[PollWrite]) -> list[int]:
+        """Store several polls in one transaction, as if one after the other, in order.
+
+        One transaction for many feeds costs the database far less than one per feed, which
+        is what lets a cold cycle over a thousand feeds keep up. Returns each poll's new items.
+        """
+        async with writing(self._engine) as conn:
+            seen_keys, url_feeds = await self._known(conn, polls)
+            fresh = [_unseen(poll, seen_keys, url_feeds) for poll in polls]
+            rows = [
+                _row(item, poll) for poll, new in zip(polls, fresh, strict=True) for item in new
+            ]
+            if rows:
+                await conn.execute(insert(items), rows)
+                topic_rows = [
+                    {"key": item.key, "topic": topic}
+                    for new in fresh
+                    for item in new
+                    for topic in sorted(item.topics)
+                ]
+                if topic_rows:
+                    await conn.execute(_INSERT_TOPICS, topic_rows)
+            await conn.execute(_FEED_POLLED, [_feed_values(poll) for poll in polls])
+        return [len(new) for new in fresh]
+
+    @staticmethod
+    async def _known(
+        conn: AsyncConnection, polls: Sequence[PollWrite]
+    ) -> tuple[set[str], dict[str, set[int | None]]]:
+        """Stored keys among the polls' items, and the feeds that brought each of their URLs."""
+        keys = list({i.key for poll in polls for i in poll.batch})
+        urls = list({i.url for poll in polls for i in poll.batch if i.url})
         seen_keys: set[str] = set()
         for part in _chunks(keys):
             rows = await conn.execute(select(items.c.key).where(items.c.key.in_(part)))
             seen_keys.update(r.key for r in rows)
-        seen_urls: set[str] = set()
+        url_feeds: dict[str, set[int | None]] = {}
         for part in _chunks(urls):
             rows = await conn.execute(
-                select(items.c.url).where(items.c.url.in_(part), items.c.feed_id != feed_id)
+                select(items.c.url, items.c.feed_id).where(items.c.url.in_(part)).distinct()
             )
-            seen_urls.update(r.url for r in rows)
-        fresh: list[Item] = []
-        for item in batch:
-            if item.key in seen_keys or (item.url and item.url in seen_urls):
-                continue
-            seen_keys.add(item.key)
-            if item.url:
-                seen_urls.add(item.url)
-            fresh.append(item)
-        return fresh
-
-    async def _insert(
-        self,
-        conn: AsyncConnection,
-        feed_id: int,
-        fresh: Sequence[Item],
-        now: datetime,
-        source: str,
-        backfill: timedelta,
-    ) -> None:
-        # Oldest first, so item ids follow publication order within a poll.
-        ordered = sorted(fresh, key=lambda i: i.published)
-        rows = [
-            {
-                "key": i.key,
-                "url": i.url or None,
-                "feed_id": feed_id,
-                "source": source[:500],
-                "title": i.title,
-                "summary": i.summary,
-                "lang": i.lang.value,
-                "topics": ",".join(sorted(i.topics)),
-                "published_at": i.published,
-                "first_seen_at": now,
-                "pushable": i.published >= now - backfill,
-            }
-            for i in ordered
-        ]
-        result = await conn.execute(insert(items).returning(items.c.id, items.c.key), rows)
-        ids = {r.key: r.id for r in result}
-        topic_rows = [{"item_id": ids[i.key], "topic": t} for i in ordered for t in i.topics]
-        if topic_rows:
-            await conn.execute(insert(item_topics), topic_rows)
+            for r in rows:
+                url_feeds.setdefault(r.url, set()).add(r.feed_id)
+        return seen_keys, url_feeds
 
     async def latest(self, limit: int) -> list[ItemRow]:
         """The newest stored items, newest publication first."""

@@ -162,3 +162,52 @@ async def test_items_published_long_before_first_seen_are_not_pushable(
     old = story(1, pubDate=NOW - timedelta(days=5))
     await res.feed_admin.add(feed_server.add("/old.xml", rss([old, story(2)])))
     assert sorted(i.pushable for i in await res.items.latest(5)) == [False, True]
+
+
+async def test_many_feeds_finishing_together_are_all_stored(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    # More feeds than one transaction takes, polled at once: every item lands once.
+    for n in range(40):
+        await res.feeds.add(
+            url=feed_server.add(f"/f{n}.xml", rss([story(2 * n), story(2 * n + 1)])),
+            title="",
+            site_url=None,
+            lang_hint=None,
+            now=NOW,
+        )
+    outcomes = await poll_all(res)
+    assert sorted({o.new_items for o in outcomes.values()}) == [2]
+    assert len(outcomes) == 40
+    assert await res.items.count() == 80
+    assert [o.new_items for o in (await poll_all(res)).values()] == [0] * 40
+
+
+async def test_a_poll_the_database_refuses_does_not_lose_the_others(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    kept = await res.feeds.add(
+        url=feed_server.add("/kept.xml", rss([story(1)])),
+        title="",
+        site_url=None,
+        lang_hint=None,
+        now=NOW,
+    )
+    gone = await res.feeds.add(
+        url=feed_server.add("/gone.xml", rss([story(2)])),
+        title="",
+        site_url=None,
+        lang_hint=None,
+        now=NOW,
+    )
+    fetched = [await res.ingest.fetch(kept), await res.ingest.fetch(gone)]
+    await res.feeds.remove(gone.id)  # removed while its poll was under way
+    kept_outcome, refused = await asyncio.gather(
+        res.ingest.record(kept, fetched[0]),
+        res.ingest.record(gone, fetched[1]),
+        return_exceptions=True,
+    )
+    assert isinstance(refused, Exception)
+    assert isinstance(kept_outcome, PollOutcome)
+    assert kept_outcome.new_items == 1
+    assert [i.url for i in await res.items.latest(5)] == ["https://kasipodak.example.kz/news/1"]

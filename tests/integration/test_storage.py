@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.engine import make_engine
 from bot.storage.feeds import DuplicateFeed, FeedRepo
-from bot.storage.items import FeedSuccess, ItemRepo
+from bot.storage.items import FeedSuccess, ItemRepo, PollWrite
 from bot.storage.migrate import upgrade_to_head
 from bot.storage.tables import metadata
 from feeds.models import Item, Lang
@@ -86,6 +86,32 @@ async def test_same_url_from_two_feeds_is_one_item(engine: AsyncEngine) -> None:
     new = await items.store_poll(b, [item(2, url=shared)], ok(), source="B", backfill=DAY)
     assert new == 0
     assert await items.count() == 1
+
+
+async def test_polls_stored_together_count_each_feed_and_share_urls(
+    engine: AsyncEngine,
+) -> None:
+    feeds, items = FeedRepo(engine), ItemRepo(engine)
+    a = await add_feed(feeds, "https://a.example.kz/rss")
+    b = await add_feed(feeds, "https://b.example.kz/rss")
+    shared = "https://news.example.kz/story"
+    untitled = FeedSuccess(etag=None, last_modified=None, title=None, now=NOW, next_check_at=NOW)
+    counts = await items.store_polls(
+        [
+            PollWrite(a, [item(1, url=shared), item(2)], ok(), "A", DAY),
+            PollWrite(b, [item(3, url=shared), item(4), item(2)], untitled, "B", DAY),
+        ]
+    )
+    assert counts == [2, 1]
+    assert sorted(r.title for r in await items.latest(10)) == [
+        "Кәсіподақ жаңалығы 1",
+        "Кәсіподақ жаңалығы 2",
+        "Кәсіподақ жаңалығы 4",
+    ]
+    listed = {f.id: f for f in await feeds.list()}
+    assert (listed[a].title, listed[a].etag, listed[a].item_count) == ("Qazinform", '"e1"', 2)
+    assert (listed[b].title, listed[b].etag, listed[b].item_count) == ("", None, 1)
+    assert listed[b].last_success_at == NOW
 
 
 async def test_duplicates_inside_one_poll_are_stored_once(engine: AsyncEngine) -> None:
