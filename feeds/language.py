@@ -25,7 +25,6 @@ from feeds.lang_lexicon import (
 )
 from feeds.models import Lang
 
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 _APOSTROPHES = str.maketrans({c: "'" for c in "’ʼ`´‘ʻ′"})
 _LAT_TO_CYR = str.maketrans("ABCEHKMOPTXYIaceopxyikhmtƏəƟɵ", "АВСЕНКМОРТХУІасеорхуікһмтӘәӨө")
 _CYR_TO_LAT = str.maketrans("АВСЕНКМОРТХУІасеорхуікмт", "ABCEHKMOPTXYIaceopxyikmt")
@@ -61,10 +60,27 @@ _LETTER_BITS = (
 
 Scores = tuple[tuple[str, float], ...]
 WeightedWord = tuple[Scores, float, int]
+Tokens = list[tuple[str, str]]
+
+
+def tokens(text: str) -> Tokens:
+    """A text's words, each with the non-letters before it (which tell quotes and breaks).
+
+    Language detection and topic matching both read these, so a text is split once.
+    """
+    found = _TOKEN.findall(_prepare(text))
+    while found and not found[-1][1]:
+        found.pop()  # the text's end: trailing non-letters, or nothing
+    return found
 
 
 def detect(title: str, summary: str = "", hint: str | None = None) -> Lang:
     """Return the language of an item from its title and lead, using the feed's hint on ties."""
+    return detect_tokens(tokens(title), tokens(summary), hint)
+
+
+def detect_tokens(title: Tokens, summary: Tokens, hint: str | None = None) -> Lang:
+    """`detect` on texts already split by `tokens`."""
     words = _weighted_words(title, 40) + _weighted_words(summary, 80)
     totals: defaultdict[str, float] = defaultdict(float, _alphabet_bonus(words))
     for scores, weight, _ in words:
@@ -98,7 +114,12 @@ def _alphabet_bonus(words: list[WeightedWord]) -> dict[str, float]:
 
 def normalized_words(text: str) -> list[str]:
     """Lower-cased words of a text, with Latin look-alikes inside Cyrillic words repaired."""
-    return list(map(_repair, _WORD.findall(_prepare(text))))
+    return repaired_words(tokens(text))
+
+
+def repaired_words(split: Tokens) -> list[str]:
+    """`normalized_words` of a text already split by `tokens`."""
+    return [_repair(word) for _, word in split]
 
 
 def _prepare(text: str) -> str:
@@ -114,13 +135,11 @@ def _hint_code(hint: str | None) -> str | None:
     return _HINTS.get(code, code) or None
 
 
-def _weighted_words(text: str, limit: int) -> list[WeightedWord]:
+def _weighted_words(split: Tokens, limit: int) -> list[WeightedWord]:
     """Score the first words of a text with a weight: names, acronyms and quotes count less."""
     result: list[WeightedWord] = []
     quoted = False
-    for gap, word in _TOKEN.findall(_prepare(text))[:limit]:
-        if not word:
-            break
+    for gap, word in split[:limit]:
         brk = False
         if gap != " ":  # a plain space, by far the commonest gap, changes nothing
             quoted, brk = _gap_effect(gap)[quoted]

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from feeds.language import normalized_words
+from feeds.language import Tokens, normalized_words, repaired_words
 from feeds.models import Lang
 
 # Russian keyboard folding plus ы=и, й=и, э=а, ц=с, ю=иу, я=иа: the spellings of Latin
@@ -67,8 +67,17 @@ def fold_words(text: str, lang: Lang = Lang.OTHER) -> list[str]:
 @functools.lru_cache(maxsize=8192)
 def folded_segment(text: str, kazakh: bool) -> tuple[str, ...]:
     """fold_words of one text as a tuple, kept for texts seen again."""
+    return fold_repaired(normalized_words(text), kazakh)
+
+
+def folded_tokens(split: Tokens, kazakh: bool) -> tuple[str, ...]:
+    """`folded_segment` of a text already split by `feeds.language.tokens`."""
+    return fold_repaired(repaired_words(split), kazakh)
+
+
+def fold_repaired(words: list[str], kazakh: bool) -> tuple[str, ...]:
     fold = _fold_kazakh if kazakh else _fold_other
-    return tuple(filter(None, map(fold, normalized_words(text))))
+    return tuple(filter(None, map(fold, words)))
 
 
 @functools.lru_cache(maxsize=200_000)

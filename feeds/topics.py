@@ -22,9 +22,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from feeds.language import detect
+from feeds.language import Tokens, detect_tokens, tokens
 from feeds.models import Lang
-from feeds.topic_rules import Matcher, PatternError, Rule, compile_rule, folded_segment
+from feeds.topic_rules import (
+    Matcher,
+    PatternError,
+    Rule,
+    compile_rule,
+    folded_segment,
+    folded_tokens,
+)
 
 _SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _PATTERN_KEYS = ("ru", "kk", "en", "any")
@@ -92,7 +99,16 @@ class Taxonomy:
         title, _, rest = text.strip().partition("\n")
         kazakh = lang is Lang.KK
         head = folded_segment(title, kazakh)
-        hits = self._matcher.hits(head + folded_segment(f"{rest}\n{lead}", kazakh))
+        return self._explain(head, folded_segment(f"{rest}\n{lead}", kazakh))
+
+    def match_tokens(self, title: Tokens, lead: Tokens, lang: Lang) -> frozenset[str]:
+        """`match` of a title and a lead already split by `feeds.language.tokens`."""
+        kazakh = lang is Lang.KK
+        return frozenset(self._explain(folded_tokens(title, kazakh), folded_tokens(lead, kazakh)))
+
+    def _explain(self, head: tuple[str, ...], body: tuple[str, ...]) -> dict[str, list[str]]:
+        """`explain` on the folded words of the headline and of the rest."""
+        hits = self._matcher.hits(head + body)
         evidence = _evidence(hits, len(head))
         # A lead that only mentions a topic in passing while the title names another one
         # needs more words, and weak ones (a Senate passing the budget in a pensions item)
@@ -190,9 +206,11 @@ def classify(
     title: str, summary: str, hint: str | None = None, taxonomy: Taxonomy | None = None
 ) -> tuple[Lang, frozenset[str]]:
     """Detect an item's language and match its topics in one call."""
-    lang = detect(title, summary, hint)
+    # Split once: language detection and topic matching read the same words.
+    title_tokens, summary_tokens = tokens(title), tokens(summary)
+    lang = detect_tokens(title_tokens, summary_tokens, hint)
     taxonomy = taxonomy if taxonomy is not None else _default_taxonomy()
-    return lang, taxonomy.match(title.replace("\n", " "), lang, lead=summary)
+    return lang, taxonomy.match_tokens(title_tokens, summary_tokens, lang)
 
 
 @functools.cache
