@@ -117,7 +117,22 @@ def _canonical(link: str, base: str | None) -> str:
 
 def canonical_url(link: str, base: str | None = None) -> str:
     """The canonical form of `link` (resolved against `base`), or "" when it is not a web URL."""
+    known = _recent.get((link, base))
+    if known is not None:
+        return known
     try:
-        return _canonical(link, base)
+        found = _canonical(link, base)
     except ValueError:  # bad port, broken IPv6 brackets, unencodable host (UnicodeError)
-        return ""
+        found = ""
+    if len(_recent) >= _RECENT_MAX:
+        _recent.clear()
+    _recent[link, base] = found
+    if found:
+        # Canonical URLs are their own canonical form: an item whose guid is its clean link
+        # (the usual case) or a feed's 50 items sharing one feed URL cost one computation.
+        _recent[found, None] = found
+    return found
+
+
+_RECENT_MAX = 4096
+_recent: dict[tuple[str, str | None], str] = {}
