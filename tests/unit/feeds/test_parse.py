@@ -10,8 +10,9 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from feeds.models import FetchError, FetchErrorKind, ParsedFeed
+from feeds.models import FetchError, FetchErrorKind, Lang, ParsedFeed
 from feeds.parse import choose_encoding, parse_feed
+from feeds.pipeline import process_document
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "feeds"
 URL = "https://news.example.kz/rss/all.xml"
@@ -266,6 +267,16 @@ def test_summary_falls_back_to_content_and_html_is_left_raw():
 def test_parsed_feed_survives_pickling_for_a_process_pool():
     feed = _parse("rss_kk_utf8_bom.xml")
     assert pickle.loads(pickle.dumps(feed)) == feed
+
+
+def test_processed_items_survive_pickling_for_a_process_pool():
+    raw = (DATA / "rss_kk_utf8_bom.xml").read_bytes()
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    done = process_document(raw, {}, feed_url="https://example.kz/rss", hint=None, now=now)
+    restored = pickle.loads(pickle.dumps(done))
+    assert restored == done
+    assert restored.items
+    assert all(type(i.lang) is Lang and type(i.topics) is frozenset for i in restored.items)
 
 
 def test_parse_error_survives_pickling_for_a_process_pool():
