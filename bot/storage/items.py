@@ -130,10 +130,13 @@ class PollWrite:
     backfill: timedelta
 
 
-# An item's topics, linked by its key: the item was inserted earlier in the same transaction.
-_INSERT_TOPICS = insert(item_topics).from_select(
+# One topic's rows for the items with these keys, inserted earlier in the same transaction.
+# One statement per topic and batch, not per item and topic: most items have a topic or two.
+_INSERT_TOPIC = insert(item_topics).from_select(
     ["item_id", "topic"],
-    select(items.c.id, bindparam("topic", type_=String)).where(items.c.key == bindparam("key")),
+    select(items.c.id, bindparam("topic", type_=String)).where(
+        items.c.key.in_(bindparam("keys", expanding=True))
+    ),
 )
 # The feed's state after a successful poll; a poll that brought no title keeps the old one.
 _FEED_POLLED = (
@@ -190,14 +193,14 @@ class ItemRepo:
             ]
             if rows:
                 await conn.execute(insert(items), rows)
-                topic_rows = [
-                    {"key": item.key, "topic": topic}
-                    for new in fresh
-                    for item in new
-                    for topic in sorted(item.topics)
-                ]
-                if topic_rows:
-                    await conn.execute(_INSERT_TOPICS, topic_rows)
+                keys_by_topic: dict[str, list[str]] = {}
+                for new in fresh:
+                    for item in new:
+                        for topic in item.topics:
+                            keys_by_topic.setdefault(topic, []).append(item.key)
+                for topic, keys in sorted(keys_by_topic.items()):
+                    for part in _chunks(keys):
+                        await conn.execute(_INSERT_TOPIC, {"topic": topic, "keys": part})
             await conn.execute(_FEED_POLLED, [_feed_values(poll) for poll in polls])
         return [len(new) for new in fresh]
 
