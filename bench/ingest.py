@@ -158,6 +158,18 @@ class StallMonitor:
         self._task.cancel()
 
 
+def reference_loop() -> float:
+    """Seconds one core takes for a fixed pure-Python loop: the machine's speed right now.
+
+    Shared virtual machines drift; this puts a figure next to the cycle times it explains.
+    """
+    start = time.process_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.process_time() - start
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User+system CPU time of worker processes so far."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -214,6 +226,7 @@ async def bench(feeds: int, items: int, synthetic: bool) -> None:
                 *(res.ingest.process(warm, {}, "http://x/", None) for _ in range(8))
             )
             all_feeds = await res.feeds.list()
+            speed = reference_loop()
             pids = list(getattr(res.ingest._executor, "_processes", {}) or {})
             cpu0, wcpu0 = time.process_time(), cpu_seconds(pids)
             scpu0 = cpu_seconds([server.pid])
@@ -235,6 +248,7 @@ async def bench(feeds: int, items: int, synthetic: bool) -> None:
     failed = [o for o in cold + warm if not o.ok]
     kind = "synthetic" if synthetic else "real news"
     print(f"feeds: {feeds}, items per feed: {items} ({kind}), {feed_bytes / 1024:.1f} KB a feed")
+    print(f"reference loop (machine speed, lower is faster): {speed:.2f} s")
     print(f"cold cycle: {cold_s:.2f} s ({sum(o.new_items for o in cold)} new items)")
     print(f"warm cycle: {warm_s:.2f} s ({sum(o.status == 'not_modified' for o in warm)} x 304)")
     print(f"items stored per second (cold): {stored / cold_s:,.0f}")
