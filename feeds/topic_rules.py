@@ -63,19 +63,20 @@ def fold_words(text: str, lang: Lang = Lang.OTHER) -> list[str]:
     return list(folded_segment(text, lang is Lang.KK))
 
 
-# Feeds repeat their items on every poll, so a worker folds the same titles and leads again.
+# Pattern stems and texts an admin explains repeat; items go through `folded_tokens`.
 @functools.lru_cache(maxsize=8192)
 def folded_segment(text: str, kazakh: bool) -> tuple[str, ...]:
     """fold_words of one text as a tuple, kept for texts seen again."""
-    return fold_repaired(normalized_words(text), kazakh)
+    return _fold_repaired(normalized_words(text), kazakh)
 
 
 def folded_tokens(split: Tokens, kazakh: bool) -> tuple[str, ...]:
     """`folded_segment` of a text already split by `feeds.language.tokens`."""
-    return fold_repaired(repaired_words(split), kazakh)
+    return _fold_repaired(repaired_words(split), kazakh)
 
 
-def fold_repaired(words: list[str], kazakh: bool) -> tuple[str, ...]:
+def _fold_repaired(words: list[str], kazakh: bool) -> tuple[str, ...]:
+    """Fold already repaired words, dropping those that fold to nothing."""
     fold = _fold_kazakh if kazakh else _fold_other
     return tuple(filter(None, map(fold, words)))
 
