@@ -115,6 +115,11 @@ def _canonical(link: str, base: str | None) -> str:
     return urlunsplit((scheme, netloc, _path(parts.path), query, fragment))
 
 
+# canonical_url's last results, by (link, base); emptied when full.
+_RECENT_MAX = 4096
+_recent: dict[tuple[str, str | None], str] = {}
+
+
 def canonical_url(link: str, base: str | None = None) -> str:
     """The canonical form of `link` (resolved against `base`), or "" when it is not a web URL."""
     known = _recent.get((link, base))
@@ -132,7 +137,3 @@ def canonical_url(link: str, base: str | None = None) -> str:
         # (the usual case) or a feed's 50 items sharing one feed URL cost one computation.
         _recent[found, None] = found
     return found
-
-
-_RECENT_MAX = 4096
-_recent: dict[tuple[str, str | None], str] = {}
