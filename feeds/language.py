@@ -59,7 +59,6 @@ _LETTER_BITS = (
 )
 
 Scores = tuple[tuple[str, float], ...]
-WeightedWord = tuple[Scores, float, int]
 Tokens = list[tuple[str, str]]
 
 
@@ -81,11 +80,10 @@ def detect(title: str, summary: str = "", hint: str | None = None) -> Lang:
 
 def detect_tokens(title: Tokens, summary: Tokens, hint: str | None = None) -> Lang:
     """`detect` on texts already split by `tokens`."""
-    words = _weighted_words(title, 40) + _weighted_words(summary, 80)
-    totals: defaultdict[str, float] = defaultdict(float, _alphabet_bonus(words))
-    for scores, weight, _ in words:
-        for lang, score in scores:
-            totals[lang] += score * weight
+    totals, letters, rounded = _totals(title, summary)
+    bonus = _alphabet_bonus(letters, rounded)
+    if bonus:  # rare; the bonus counts first, so sums and ties come out as they always have
+        totals = _totals(title, summary, bonus)[0]
     hinted = _hint_code(hint)
     if hinted:
         totals[hinted] += 1.0
@@ -99,27 +97,43 @@ def detect_tokens(title: Tokens, summary: Tokens, hint: str | None = None) -> La
     return _SERVED.get(best, Lang.OTHER)
 
 
-def _alphabet_bonus(words: list[WeightedWord]) -> dict[str, float]:
+def _totals(
+    title: Tokens, summary: Tokens, start: dict[str, float] | None = None
+) -> tuple[defaultdict[str, float], int, float]:
+    """Weighted evidence per language from the first words of the title and the lead.
+
+    Also returns the Turkic letters the words have (bits) and the weight of the words with
+    rounded vowels, for the alphabet bonus. Names, acronyms and quotes count less.
+    """
+    totals: defaultdict[str, float] = defaultdict(float, start or {})
+    letters, rounded = 0, 0.0
+    for split, limit in ((title, 40), (summary, 80)):
+        quoted = brk = False
+        first = True
+        for gap, word in split[:limit]:
+            if gap != " ":  # a plain space, by far the commonest gap, changes nothing
+                quoted, brk = _gap_effect(gap)[quoted]
+            kind, scores, mask = _word_evidence(word)
+            if kind == _CAPITALISED and (brk or first):
+                kind = _PLAIN
+            weight = _WEIGHTS[quoted][kind]
+            if mask:
+                letters |= mask
+                if mask & _HAS_ROUNDED:
+                    rounded += weight
+            for lang, score in scores:
+                totals[lang] += score * weight
+            brk = first = False
+    return totals, letters, rounded
+
+
+def _alphabet_bonus(letters: int, rounded: float) -> dict[str, float]:
     """Which Turkic letters a text uses at all: ө ү ң without ә қ ғ ұ і is Kyrgyz-like."""
-    letters = 0
-    for _, _, mask in words:
-        letters |= mask
     if letters & _HAS_ROUNDED and not letters & (_HAS_SCHWA | _HAS_KK_OTHER):
-        rounded = sum(weight for _, weight, mask in words if mask & _HAS_ROUNDED)
         return {"ky": min(6.0, 1.5 * rounded), "mn": 1.0}
     if letters & _HAS_SCHWA and not letters & _HAS_KK_OTHER:
         return {"tt": 1.5}
     return {}
-
-
-def normalized_words(text: str) -> list[str]:
-    """Lower-cased words of a text, with Latin look-alikes inside Cyrillic words repaired."""
-    return repaired_words(tokens(text))
-
-
-def repaired_words(split: Tokens) -> list[str]:
-    """`normalized_words` of a text already split by `tokens`."""
-    return [_repair(word) for _, word in split]
 
 
 def _prepare(text: str) -> str:
@@ -133,21 +147,6 @@ def _hint_code(hint: str | None) -> str | None:
         return None
     code = hint.strip().lower().replace("_", "-").split("-")[0]
     return _HINTS.get(code, code) or None
-
-
-def _weighted_words(split: Tokens, limit: int) -> list[WeightedWord]:
-    """Score the first words of a text with a weight: names, acronyms and quotes count less."""
-    result: list[WeightedWord] = []
-    quoted = False
-    for gap, word in split[:limit]:
-        brk = False
-        if gap != " ":  # a plain space, by far the commonest gap, changes nothing
-            quoted, brk = _gap_effect(gap)[quoted]
-        kind, scores, mask = _word_evidence(word)
-        if kind == _CAPITALISED and (brk or not result):
-            kind = _PLAIN
-        result.append((scores, _WEIGHTS[quoted][kind], mask))
-    return result
 
 
 @functools.lru_cache(maxsize=4096)
@@ -177,14 +176,14 @@ def _word_evidence(word: str) -> tuple[int, Scores, int]:
         kind = _CAPITALISED
     else:
         kind = _PLAIN
-    repaired = _repair(word)
+    repaired = normalized_word(word)
     mask = sum(bit for bit, letters in _LETTER_BITS if not letters.isdisjoint(repaired))
     return kind, _word_scores(repaired), mask
 
 
 @functools.lru_cache(maxsize=200_000)
-def _repair(word: str) -> str:
-    """Undo Latin look-alikes inside Cyrillic words (and the reverse), then lower-case."""
+def normalized_word(word: str) -> str:
+    """One word with Latin look-alikes inside Cyrillic undone (and the reverse), lower-cased."""
     cyr = sum(1 for ch in word if "\u0400" <= ch <= "\u052f")
     if cyr:
         lat = sum(1 for ch in word if ch.isascii() or ch in "əƏɵƟ")

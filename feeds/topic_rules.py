@@ -11,8 +11,9 @@ import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
-from feeds.language import Tokens, normalized_words, repaired_words
+from feeds.language import Tokens, normalized_word, tokens
 from feeds.models import Lang
 
 # Russian keyboard folding plus ы=и, й=и, э=а, ц=с, ю=иу, я=иа: the spellings of Latin
@@ -67,28 +68,24 @@ def fold_words(text: str, lang: Lang = Lang.OTHER) -> list[str]:
 @functools.lru_cache(maxsize=8192)
 def folded_segment(text: str, kazakh: bool) -> tuple[str, ...]:
     """fold_words of one text as a tuple, kept for texts seen again."""
-    return _fold_repaired(normalized_words(text), kazakh)
+    return folded_tokens(tokens(text), kazakh)
 
 
 def folded_tokens(split: Tokens, kazakh: bool) -> tuple[str, ...]:
-    """`folded_segment` of a text already split by `feeds.language.tokens`."""
-    return _fold_repaired(repaired_words(split), kazakh)
-
-
-def _fold_repaired(words: list[str], kazakh: bool) -> tuple[str, ...]:
-    """Fold already repaired words, dropping those that fold to nothing."""
+    """Folded words of a text split by `feeds.language.tokens`, less those that fold to nothing."""
     fold = _fold_kazakh if kazakh else _fold_other
-    return tuple(filter(None, map(fold, words)))
+    return tuple(filter(None, map(fold, map(itemgetter(1), split))))
 
 
+# One look-up per word as written: repaired, lower-cased and folded.
 @functools.lru_cache(maxsize=200_000)
 def _fold_kazakh(word: str) -> str:
-    return _fold(word, kazakh=True)
+    return _fold(normalized_word(word), kazakh=True)
 
 
 @functools.lru_cache(maxsize=200_000)
 def _fold_other(word: str) -> str:
-    return _fold(word, kazakh=False)
+    return _fold(normalized_word(word), kazakh=False)
 
 
 def _fold(word: str, kazakh: bool) -> str:
