@@ -264,6 +264,16 @@ def test_summary_falls_back_to_content_and_html_is_left_raw():
     assert rss[1].summary.startswith("<p>Ауыл шаруашылығы")
 
 
+def test_cp1252_quotes_written_as_c1_controls_become_quotes_and_other_letters_stay():
+    raw = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        "<item><title>&#147;Ереуіл&#148; аяқталды &#150; Qazaqstan &#128;5 ✓</title>"
+        "<guid>https://example.kz/1</guid></item></channel></rss>"
+    ).encode()
+    (entry,) = parse_feed(raw, RSS_UTF8, URL).entries
+    assert entry.title == "“Ереуіл” аяқталды – Qazaqstan €5 ✓"
+
+
 def test_parsed_feed_survives_pickling_for_a_process_pool():
     feed = _parse("rss_kk_utf8_bom.xml")
     assert pickle.loads(pickle.dumps(feed)) == feed
