@@ -16,12 +16,10 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
-from xml.sax.expatreader import ExpatParser
 
 import feedparser
-import feedparser.api
-import feedparser.mixin
 
+from feeds import feedparser_tuning
 from feeds.models import Entry, FetchError, FetchErrorKind, ParsedFeed
 
 _SNIFF = (
@@ -42,41 +40,9 @@ _SCORE_SAMPLE = 65536
 _HTML = re.compile(rb"<(?:!doctype\s+html|html[\s>])", re.IGNORECASE)
 _FEED_LINK = re.compile(rb"<link[^>]+application/(?:rss|atom)\+xml[^>]*>", re.IGNORECASE)
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
-_TEXT_BUFFER = 1 << 16
-
-
-class _BufferedExpatParser(ExpatParser):
-    """The standard SAX expat reader, delivering each run of text in one call.
-
-    By default expat calls back once per line and per entity, and an escaped HTML summary
-    ("&lt;p&gt;...") makes dozens of calls per item into feedparser's Python handlers;
-    buffered, the same text arrives whole, and feedparser parses about 10% faster.
-    """
-
-    def reset(self) -> None:
-        super().reset()
-        self._parser.buffer_text = True
-        self._parser.buffer_size = _TEXT_BUFFER
-
-
-def create_parser() -> ExpatParser:
-    """The SAX parser factory xml.sax.make_parser looks up in the modules it is given."""
-    return _BufferedExpatParser()
-
-
-# feedparser asks xml.sax.make_parser for the first parser module on this list that imports.
-if __name__ not in feedparser.api.PREFERRED_XML_PARSERS:
-    feedparser.api.PREFERRED_XML_PARSERS.insert(0, __name__)
-
-# feedparser turns the C1 controls U+0080-U+009F in every text into the cp1252 characters
-# sites meant ("\x93" -> "“") with str.translate and a 27-entry table. On non-ASCII text,
-# translate looks up each character and pays for a KeyError on every miss: 8% of a Kazakh
-# or Russian feed's parse. Entries mapping the letters and punctuation of our feeds' scripts
-# (everything below U+3000) to themselves give the same text at half the cost.
-_CP1252 = getattr(feedparser.mixin, "_cp1252", None)
-if isinstance(_CP1252, dict) and len(_CP1252) < 0x3000:
-    feedparser.mixin._cp1252 = {code: code for code in range(0x3000)} | _CP1252
 _FUTURE_SLACK = timedelta(days=2)
+
+feedparser_tuning.install()
 
 
 def parse_feed(raw: bytes, headers: dict[str, str], url: str) -> ParsedFeed:

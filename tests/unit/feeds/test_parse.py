@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import pickle
 from datetime import UTC, datetime
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from feedparser.util import FeedParserDict
 
 from feeds.models import FetchError, FetchErrorKind, Lang, ParsedFeed
 from feeds.parse import choose_encoding, parse_feed
@@ -272,6 +274,18 @@ def test_cp1252_quotes_written_as_c1_controls_become_quotes_and_other_letters_st
     ).encode()
     (entry,) = parse_feed(raw, RSS_UTF8, URL).entries
     assert entry.title == "“Ереуіл” аяқталды – Qazaqstan €5 ✓"
+
+
+def test_deep_copies_of_feedparser_dicts_stay_independent_feedparser_dicts():
+    shared = ["a"]
+    original = FeedParserDict(type="text/html", base="", links=[FeedParserDict(href="/x")])
+    original["self"], original["twice"] = original, (shared, shared)
+    copied = copy.deepcopy(original)
+    assert type(copied) is FeedParserDict and copied is not original
+    assert copied["self"] is copied  # cycles are kept, as copy.deepcopy promises
+    assert copied["twice"][0] is copied["twice"][1] and copied["twice"][0] is not shared
+    copied["links"][0]["href"] = "/y"
+    assert original["links"][0].href == "/x" and copied.links[0].href == "/y"
 
 
 def test_parsed_feed_survives_pickling_for_a_process_pool():
