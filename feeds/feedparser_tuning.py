@@ -47,6 +47,8 @@ def _deepcopy_feedparser_dict(self: FeedParserDict, memo: dict[int, Any]) -> Fee
     memo[id(self)] = copied
     for key, value in dict.items(self):
         copied[key] = copy.deepcopy(value, memo)
+    if vars(self):  # attributes set on the instance, which copy.deepcopy copies too
+        vars(copied).update(copy.deepcopy(vars(self), memo))
     return copied
 
 

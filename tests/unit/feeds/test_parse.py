@@ -280,10 +280,12 @@ def test_deep_copies_of_feedparser_dicts_stay_independent_feedparser_dicts():
     shared = ["a"]
     original = FeedParserDict(type="text/html", base="", links=[FeedParserDict(href="/x")])
     original["self"], original["twice"] = original, (shared, shared)
+    original.note = ["set as an attribute"]
     copied = copy.deepcopy(original)
     assert type(copied) is FeedParserDict and copied is not original
     assert copied["self"] is copied  # cycles are kept, as copy.deepcopy promises
     assert copied["twice"][0] is copied["twice"][1] and copied["twice"][0] is not shared
+    assert copied.note == ["set as an attribute"] and copied.note is not original.note
     copied["links"][0]["href"] = "/y"
     assert original["links"][0].href == "/x" and copied.links[0].href == "/y"
 
