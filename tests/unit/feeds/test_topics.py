@@ -19,6 +19,13 @@ def taxonomy() -> Taxonomy:
     return Taxonomy.load()
 
 
+def _load(tmp_path: Path, text: str) -> Taxonomy:
+    """A taxonomy from a topics file an admin wrote."""
+    path = tmp_path / "topics.toml"
+    path.write_text(text, encoding="utf-8")
+    return Taxonomy.load(path)
+
+
 def test_packaged_taxonomy_has_the_built_in_slugs_in_order(taxonomy: Taxonomy) -> None:
     assert taxonomy.slugs == BUILTIN
 
@@ -43,9 +50,9 @@ def test_topic_names_are_localised(taxonomy: Taxonomy, slug: str, locale: str, n
 
 
 def test_unknown_slug_and_missing_names_fall_back_to_the_slug(tmp_path: Path) -> None:
-    path = tmp_path / "topics.toml"
-    path.write_text('[[topic]]\nslug = "ecology"\nname = { en = "Ecology" }\nru = ["эколог"]\n')
-    custom = Taxonomy.load(path)
+    custom = _load(
+        tmp_path, '[[topic]]\nslug = "ecology"\nname = { en = "Ecology" }\nru = ["эколог"]\n'
+    )
     assert custom.name("ecology", "kk") == "ecology"
     assert custom.name("ecology", "en") == "Ecology"
     assert custom.name("missing", "ru") == "missing"
@@ -153,11 +160,7 @@ def test_kazakh_stem_matches_with_its_final_consonant_voiced(
 
 
 def test_custom_kazakh_pattern_is_voiced_and_russian_one_is_not(tmp_path: Path) -> None:
-    path = tmp_path / "topics.toml"
-    path.write_text(
-        '[[topic]]\nslug = "sport"\nkk = ["күрек"]\nru = ["рюкзак"]\n', encoding="utf-8"
-    )
-    custom = Taxonomy.load(path)
+    custom = _load(tmp_path, '[[topic]]\nslug = "sport"\nkk = ["күрек"]\nru = ["рюкзак"]\n')
     assert custom.match("Күрегі сынды", Lang.KK) == {"sport"}
     assert custom.match("Рюкзагом не пользуйтесь", Lang.RU) == frozenset()
 
@@ -284,8 +287,8 @@ def test_explain_names_the_patterns_that_matched(taxonomy: Taxonomy) -> None:
 
 
 def test_custom_file_extends_the_built_in_taxonomy(tmp_path: Path) -> None:
-    path = tmp_path / "topics.toml"
-    path.write_text(
+    custom = _load(
+        tmp_path,
         'extends = "builtin"\n'
         "[[topic]]\n"
         'slug = "ecology"\n'
@@ -295,9 +298,7 @@ def test_custom_file_extends_the_built_in_taxonomy(tmp_path: Path) -> None:
         "[[topic]]\n"
         'slug = "culture"\n'
         'ru = ["айтыскер"]\n',
-        encoding="utf-8",
     )
-    custom = Taxonomy.load(path)
     assert custom.slugs == (*BUILTIN, "ecology")
     assert custom.match("Выбросы ТЭЦ превысили норму", Lang.RU) == {"ecology"}
     assert "ecology" in custom.match("Қоршаған ортаны қорғау шаралары", Lang.KK)
@@ -307,17 +308,16 @@ def test_custom_file_extends_the_built_in_taxonomy(tmp_path: Path) -> None:
 
 
 def test_custom_file_can_add_weak_words(tmp_path: Path) -> None:
-    path = tmp_path / "topics.toml"
-    path.write_text('extends = "builtin"\n[[topic]]\nslug = "politics"\nweak = ["мэр"]\n')
-    custom = Taxonomy.load(path)
+    custom = _load(tmp_path, 'extends = "builtin"\n[[topic]]\nslug = "politics"\nweak = ["мэр"]\n')
     assert custom.match("Мэр открыл каток", Lang.RU) == {"politics"}
     assert custom.match("Мэр открыл новую школу", Lang.RU) == {"education"}
 
 
 def test_file_without_extends_replaces_the_built_in_taxonomy(tmp_path: Path) -> None:
-    path = tmp_path / "topics.toml"
-    path.write_text('[[topic]]\nslug = "sport"\nname = { ru = "Спорт" }\nru = ["футбол"]\n')
-    assert Taxonomy.load(path).slugs == ("sport",)
+    custom = _load(
+        tmp_path, '[[topic]]\nslug = "sport"\nname = { ru = "Спорт" }\nru = ["футбол"]\n'
+    )
+    assert custom.slugs == ("sport",)
 
 
 @pytest.mark.parametrize(
@@ -366,11 +366,7 @@ def test_dev_set_topic_micro_f1_meets_target(taxonomy: Taxonomy) -> None:
 
 
 def test_phrase_pattern_needs_all_its_words_in_a_row(tmp_path: Path) -> None:
-    path = tmp_path / "topics.toml"
-    path.write_text(
-        '[[topic]]\nslug = "sport"\nru = ["кубок =мира по футбол"]\n', encoding="utf-8"
-    )
-    custom = Taxonomy.load(path)
+    custom = _load(tmp_path, '[[topic]]\nslug = "sport"\nru = ["кубок =мира по футбол"]\n')
     assert custom.match("Кубок мира по футболу стартует", Lang.RU) == {"sport"}
     assert custom.match("Кубок мирового футбола стартует", Lang.RU) == frozenset()
     assert custom.match("Стартует кубок мира по", Lang.RU) == frozenset()
