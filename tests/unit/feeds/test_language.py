@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -182,14 +185,11 @@ def test_lead_ending_in_numbers_and_punctuation_keeps_the_language() -> None:
 
 def test_detection_is_the_same_in_every_process() -> None:
     # Set iteration order changes with the hash seed; the language must not.
-    import os
-    import subprocess
-    import sys
-
+    files = [str(DEV), str(DEV.with_name("items.jsonl"))]
     script = (
         "import json; from feeds.language import detect\n"
-        "files = ['tests/data/labelled/dev.jsonl', 'tests/data/labelled/items.jsonl']\n"
-        "rows = [json.loads(line) for name in files for line in open(name)]\n"
+        f"files = {files!r}\n"
+        "rows = [json.loads(line) for name in files for line in open(name, encoding='utf-8')]\n"
         "print([detect(r['title']) for r in rows])\n"
     )
     outputs = {
