@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import multiprocessing
 import os
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -18,12 +20,21 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import User
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.delivery import RateLimiter, Sender, TelegramLimits
-from bot.i18n import GettextLocalizer, make_i18n, register_commands
+from bot.i18n import GettextLocalizer, make_i18n
+from bot.menus import CommandMenus
 from bot.middlewares import InFlight, LocaleMiddleware
 from bot.poller import Poller
 from bot.scheduler import Clock
@@ -45,6 +56,11 @@ from handlers import get_routers
 log = logging.getLogger(__name__)
 
 GRACE_SECONDS = 10.0
+CONNECT_RETRY_MAX = 60.0  # seconds between getMe attempts while Telegram cannot be reached
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says why in one line (exit code 2)."""
 
 
 @dataclass
@@ -175,6 +191,7 @@ class HabarApp:
         self._digest_tick = digest_tick
         self._stack = AsyncExitStack()
         self.started = asyncio.Event()
+        self._stopping = asyncio.Event()
 
     async def __aenter__(self) -> HabarApp:
         s = self.settings
@@ -196,6 +213,7 @@ class HabarApp:
         )
         self.inflight = InFlight()
         self.i18n = self.res.i18n
+        self.menus = CommandMenus(self.i18n, s.admin_ids)
         self.dp = self.build_dispatcher()
         return self
 
@@ -214,6 +232,7 @@ class HabarApp:
             settings_tz=self.settings.default_timezone,
         )
         dp.update.outer_middleware(self.inflight)
+        dp.update.outer_middleware(self.menus)
         LocaleMiddleware(self.i18n, res.subs).setup(dp)
         dp.include_routers(*get_routers(admin_ids=self.settings.admin_ids))
         dp.startup.register(self._on_startup)
@@ -221,7 +240,7 @@ class HabarApp:
         return dp
 
     async def _on_startup(self, **_: Any) -> None:
-        await register_commands(self.bot, self.i18n, self.settings.admin_ids)
+        await self.menus.register(self.bot)
         self.clock.start()
         self.sender.start()
         self.started.set()
@@ -237,8 +256,43 @@ class HabarApp:
         await self.sender.drain(GRACE_SECONDS)
         log.info("Habar stopped")
 
+    async def connect(self) -> User | None:
+        """getMe until Telegram answers, with backoff; None if asked to stop while waiting.
+
+        A rejected token is a StartupError; a Telegram that cannot be reached (network errors,
+        5xx, 429) is retried with a warning, since it may be back in a minute.
+        """
+        delay = 1.0
+        while not self._stopping.is_set():
+            try:
+                return await self.bot.me()
+            except TelegramUnauthorizedError:
+                raise StartupError(
+                    "BOT_TOKEN was rejected by Telegram (401 Unauthorized)"
+                ) from None
+            except TelegramNotFound:
+                raise StartupError(
+                    "Telegram answered 404 to getMe: check BOT_TOKEN and TELEGRAM_API_URL"
+                ) from None
+            except TelegramRetryAfter as exc:
+                delay = max(delay, float(exc.retry_after))
+                reason = exc.message
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                reason = exc.message
+            log.warning("Telegram cannot be reached (%s); trying again in %.0f s", reason, delay)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._stopping.wait()
+            delay = min(delay * 2, CONNECT_RETRY_MAX)
+        return None
+
     async def run_polling(self, *, handle_signals: bool = True) -> None:
-        """Long polling until SIGTERM/SIGINT (or stop())."""
+        """Long polling until SIGTERM/SIGINT (or stop()), once Telegram has answered getMe."""
+        with self._stop_signals(handle_signals):
+            me = await self.connect()
+        if me is None:
+            log.info("stopped before Telegram could be reached")
+            return
         await self.dp.start_polling(
             self.bot,
             handle_signals=handle_signals,
@@ -246,13 +300,32 @@ class HabarApp:
             allowed_updates=self.dp.resolve_used_update_types(),
         )
 
+    @contextlib.contextmanager
+    def _stop_signals(self, enabled: bool) -> Iterator[None]:
+        """While connecting, SIGTERM/SIGINT end the wait (aiogram's own handlers come later)."""
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT) if enabled else ()
+        for sig in signals:
+            loop.add_signal_handler(sig, self._stopping.set)
+        try:
+            yield
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+
     async def stop(self) -> None:
         """Stop polling; the shutdown hook then drains everything (as on SIGTERM)."""
-        await self.dp.stop_polling()
+        self._stopping.set()
+        with contextlib.suppress(RuntimeError):  # not polling yet: connect() sees _stopping
+            await self.dp.stop_polling()
 
 
 async def run(settings: Settings) -> int:
-    """Run the bot until a signal stops it."""
-    async with HabarApp(settings) as app:
-        await app.run_polling()
+    """Run the bot until a signal stops it; 2 (with one line logged) if it cannot start."""
+    try:
+        async with HabarApp(settings) as app:
+            await app.run_polling()
+    except StartupError as exc:
+        log.critical("%s", exc)
+        return 2
     return 0

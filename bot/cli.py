@@ -89,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if running else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for chatty in ("alembic", "apscheduler"):  # a line per plugin, migration step and tick
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     if running:
         from bot.app import run
 

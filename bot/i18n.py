@@ -13,8 +13,6 @@ from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
 
-from aiogram import Bot
-from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -128,21 +126,3 @@ def describe(
 ) -> list[tuple[str, str]]:
     """(command, description translated to `locale`) pairs."""
     return [(name, i18n.gettext(text, locale=locale)) for name, text in commands]
-
-
-def _bot_commands(
-    i18n: I18n, locale: str, commands: tuple[tuple[str, str], ...]
-) -> list[BotCommand]:
-    return [BotCommand(command=c, description=d) for c, d in describe(i18n, locale, commands)]
-
-
-async def register_commands(bot: Bot, i18n: I18n, admin_ids: frozenset[int]) -> None:
-    """setMyCommands for ru, kk, en and the fallback, and per admin chat with admin commands."""
-    for code in (*LOCALES, None):
-        locale = code or COMMANDS_FALLBACK_LOCALE
-        everyone = _bot_commands(i18n, locale, SUBSCRIBER_COMMANDS)
-        await bot.set_my_commands(everyone, scope=BotCommandScopeDefault(), language_code=code)
-        admins = _bot_commands(i18n, locale, SUBSCRIBER_COMMANDS + ADMIN_COMMANDS)
-        for admin_id in sorted(admin_ids):
-            scope = BotCommandScopeChat(chat_id=admin_id)
-            await bot.set_my_commands(admins, scope=scope, language_code=code)

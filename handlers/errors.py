@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_
 from bot.services.errors import FeedAdminError, InputError
+from handlers.optional import answer
 from handlers.texts import ANSWER_MAX, NO_PREVIEW, cut
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ async def _reply(update: Update, text: str) -> None:
     if update.message is not None:
         await update.message.answer(text, link_preview_options=NO_PREVIEW)
     elif update.callback_query is not None:
-        await update.callback_query.answer(cut(text, ANSWER_MAX), show_alert=True)
+        await answer(update.callback_query, cut(text, ANSWER_MAX), alert=True)
 
 
 async def on_input_error(event: ErrorEvent) -> None:
@@ -93,14 +94,15 @@ async def on_feed_error(event: ErrorEvent) -> None:
 
 async def on_unexpected(event: ErrorEvent) -> None:
     """Anything else: log it, and tell the user nothing was changed (if Telegram is reachable)."""
-    exc = event.exception
-    log.error("update %s failed", event.update.update_id, exc_info=exc)
-    if isinstance(exc, TelegramAPIError):
-        return  # a reply would most likely fail the same way
+    exc, update = event.exception, event.update
+    log.error("update %s failed", update.update_id, exc_info=exc)
     try:
-        await _reply(event.update, _("Something went wrong; nothing was changed. Try later."))
+        if not isinstance(exc, TelegramAPIError):
+            await _reply(update, _("Something went wrong; nothing was changed. Try later."))
+        elif update.callback_query is not None:
+            await answer(update.callback_query)  # no reply, but stop the spinner
     except TelegramAPIError:
-        log.warning("could not tell chat about the failure of update %s", event.update.update_id)
+        log.warning("could not tell chat about the failure of update %s", update.update_id)
 
 
 def make_router() -> Router:

@@ -9,6 +9,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.services.subscriptions import LANGS, UI_LANGS, Subscriber
 from feeds.topics import Taxonomy
+from handlers.optional import optional
 from handlers.texts import LANG_NAMES, locale
 
 ALL = "all"
@@ -121,7 +122,7 @@ async def redraw(query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
         return  # too old to edit: the answer to the tap still says what changed
     old = message.reply_markup.model_dump(exclude_none=True) if message.reply_markup else None
     if old != markup.model_dump(exclude_none=True):
-        await message.edit_reply_markup(reply_markup=markup)
+        await optional(message.edit_reply_markup(reply_markup=markup), "redrawing a keyboard")
 
 
 async def redraw_text(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
@@ -131,4 +132,4 @@ async def redraw_text(query: CallbackQuery, text: str, markup: InlineKeyboardMar
         return
     old = message.reply_markup.model_dump(exclude_none=True) if message.reply_markup else None
     if message.text != text or old != markup.model_dump(exclude_none=True):
-        await message.edit_text(text, reply_markup=markup)
+        await optional(message.edit_text(text, reply_markup=markup), "redrawing a message")

@@ -22,6 +22,7 @@ from handlers.keyboards import (
     schedule_keyboard,
     topics_keyboard,
 )
+from handlers.optional import answer
 from handlers.texts import ANSWER_MAX, cut, langs_text, schedule_text, topics_text
 
 
@@ -77,7 +78,7 @@ async def on_lang(query: CallbackQuery, callback_data: LangCb, subs: Subscriptio
     """A tap on a language: flip it and redraw the keyboard in place."""
     sub = await subs.toggle_language(chat_of(query), callback_data.code)
     await redraw(query, lang_keyboard(sub.langs))
-    await query.answer(cut(_langs(sub), ANSWER_MAX))
+    await answer(query, cut(_langs(sub), ANSWER_MAX))
 
 
 async def cmd_topics(
@@ -95,7 +96,7 @@ async def on_topic(
     """A tap on a topic: flip it and redraw the keyboard in place."""
     sub = await subs.toggle_topic(chat_of(query), callback_data.slug)
     await redraw(query, topics_keyboard(sub.topics, taxonomy))
-    await query.answer(cut(_topics(sub, taxonomy), ANSWER_MAX))
+    await answer(query, cut(_topics(sub, taxonomy), ANSWER_MAX))
 
 
 async def cmd_schedule(
@@ -111,7 +112,7 @@ async def on_schedule(
     """A tap on a schedule preset: choose it and move the mark."""
     sub = await subs.set_schedule(chat_of(query), callback_data.spec)
     await redraw(query, schedule_keyboard(sub))
-    await query.answer(cut(_schedule(sub), ANSWER_MAX))
+    await answer(query, cut(_schedule(sub), ANSWER_MAX))
 
 
 async def on_menu(
@@ -121,7 +122,7 @@ async def on_menu(
     sub = await subs.require(chat_of(query))
     text, markup = menu(callback_data.item, sub, taxonomy)
     await bot.send_message(chat_of(query), text, reply_markup=markup)
-    await query.answer()
+    await answer(query)
 
 
 def make_router() -> Router:

@@ -13,6 +13,7 @@ from bot.services.digest import Digests
 from bot.services.subscriptions import Subscriptions
 from feeds.topics import Taxonomy
 from handlers.keyboards import UiLangCb, chat_of, redraw_text, settings_keyboard
+from handlers.optional import answer
 from handlers.texts import LANG_NAMES, brief, help_text, schedule_text, settings_text
 
 
@@ -65,7 +66,7 @@ async def on_ui_lang(
     with i18n.use_locale(callback_data.code):
         await redraw_text(query, settings_text(sub, taxonomy), settings_keyboard(sub.ui_lang))
         name = LANG_NAMES[callback_data.code]
-        await query.answer(_("Interface language: {name}").format(name=name))
+        await answer(query, _("Interface language: {name}").format(name=name))
 
 
 async def cmd_digest(message: Message, digests: Digests, subs: Subscriptions) -> None:

@@ -39,8 +39,10 @@ class BotProcess:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, env: dict[str, str], cwd: Path) -> BotProcess:
-        """Start the bot (cwd without a .env) and wait until it says it started."""
+    async def start(
+        cls, env: dict[str, str], cwd: Path, *, wait_for: str | None = "Habar started"
+    ) -> BotProcess:
+        """Start the bot (cwd without a .env) and wait until it logs `wait_for` (if given)."""
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -53,7 +55,8 @@ class BotProcess:
             start_new_session=True,  # its parser workers share its group, as in a container
         )
         bot = cls(proc)
-        await bot.wait_log("Habar started", START_TIMEOUT)
+        if wait_for is not None:
+            await bot.wait_log(wait_for, START_TIMEOUT)
         return bot
 
     @property

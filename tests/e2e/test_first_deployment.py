@@ -1,0 +1,108 @@
+"""A first deployment as an operator runs it: `python -m bot` in its own process.
+
+The admin named in ADMIN_IDS has never written to the bot, so Telegram knows no chat with
+them and refuses their command menu; the bot must start anyway and set the menu when the
+admin first writes. A token Telegram rejects, or a Telegram that cannot be reached, must
+be said in one log line, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.botprocess import BotProcess, bot_env
+from tests.e2e.conftest import ADMIN, USER, Chat
+from tests.e2e.news import strikes
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.feed_server import FeedServer, rss
+
+ADMIN_SCOPE = {"type": "chat", "chat_id": ADMIN}
+ADMIN_ONLY = {"addfeed", "delfeed", "feeds", "stats"}
+
+StartProcess = Callable[..., Awaitable[BotProcess]]
+
+
+@pytest.fixture
+async def start_process(tmp_path: Path) -> AsyncIterator[StartProcess]:
+    """Start `python -m bot` children; each is killed at teardown if it still runs."""
+    started: list[BotProcess] = []
+
+    async def start(env: dict[str, str], *, wait_for: str | None = "Habar started") -> BotProcess:
+        proc = await BotProcess.start(env, tmp_path, wait_for=wait_for)
+        started.append(proc)
+        return proc
+
+    try:
+        yield start
+    finally:
+        for proc in started:
+            await proc.close()
+
+
+def _commands(fake: FakeTelegram, scope: dict | None, code: str = "") -> set[str]:
+    return {name for name, _ in fake.commands_for(scope, code)}
+
+
+async def test_first_start_with_an_admin_who_never_wrote_serves_users_then_the_admin(
+    fake_tg: FakeTelegram,
+    feed_server: FeedServer,
+    sqlite_url: str,
+    start_process: StartProcess,
+) -> None:
+    proc = await start_process(bot_env(fake_tg, sqlite_url))
+    await proc.wait_log(f"admin {ADMIN}: the admin command menu was not set", 5)
+    assert "chat not found" in proc.text
+    assert "Traceback" not in proc.text
+    assert _commands(fake_tg, None) >= {"start", "lang", "digest"}  # everyone's menu is set
+    assert _commands(fake_tg, ADMIN_SCOPE) == set()
+
+    user = Chat(fake_tg, USER, language_code="ru")
+    assert "Я присылаю дайджесты новостей" in (await user.ask("/start")).text
+
+    admin = Chat(fake_tg, ADMIN, language_code="en")
+    await admin.ask("/start")
+    for code in ("ru", "kk", "en", ""):
+        assert _commands(fake_tg, ADMIN_SCOPE, code) >= ADMIN_ONLY, code
+    url = feed_server.add("/strikes.xml", rss(strikes(3)))
+    added = await admin.ask(f"/addfeed {url}")
+    assert "✅" in added.text, added.text
+    digest = await user.ask("/digest")
+    assert len(digest.links) == 3
+    assert "Traceback" not in proc.text
+
+
+async def test_a_token_telegram_rejects_exits_2_with_one_line(
+    fake_tg: FakeTelegram, sqlite_url: str, start_process: StartProcess
+) -> None:
+    env = {**bot_env(fake_tg, sqlite_url), "BOT_TOKEN": "123:not-the-right-token"}
+    proc = await start_process(env, wait_for=None)
+    assert await proc.exit_code() == 2
+    lines = [line for line in proc.log if line.strip()]
+    assert len(lines) == 1, lines
+    assert "BOT_TOKEN was rejected by Telegram" in lines[0]
+    assert "Traceback" not in proc.text
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens there once the socket is closed
+
+
+async def test_an_unreachable_telegram_is_retried_with_backoff_until_stopped(
+    fake_tg: FakeTelegram, sqlite_url: str, start_process: StartProcess
+) -> None:
+    env = {
+        **bot_env(fake_tg, sqlite_url),
+        "TELEGRAM_API_URL": f"http://127.0.0.1:{_closed_port()}",
+    }
+    proc = await start_process(env, wait_for="trying again in 1 s")
+    await proc.wait_log("trying again in 2 s", 10)  # the wait doubles
+    proc.terminate()
+    assert await proc.exit_code() == 0
+    assert "Traceback" not in proc.text
+    assert "Telegram cannot be reached" in proc.text
