@@ -42,3 +42,40 @@ async def test_two_taps_racing_to_the_same_state_are_both_answered_without_an_er
         "redrawing a message skipped" in r.getMessage() and "not modified" in r.getMessage()
         for r in caplog.records
     )
+
+
+async def test_a_tap_answered_after_telegrams_15_seconds_is_handled_and_only_logged(
+    habar: Habar, fake_tg: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="handlers.optional")
+    chat = Chat(fake_tg, 5201, language_code="en")
+    await chat.ask("/start")
+    shown = await chat.ask("/lang")
+    await habar.app.inflight.wait_idle(10)
+    before = habar.app.inflight.handled
+    fake_tg.callback(chat.chat_id, shown.message_id, "lg:kk", language_code="en")
+    fake_tg.age_callback_queries(20)  # the bot sees the tap only after Telegram gave up on it
+    await habar.app.inflight.wait_handled(before + 1, 10)
+
+    assert (await habar.app.res.subs.require(chat.chat_id)).langs is not None  # not all now
+    assert any(m == "answerCallbackQuery" and c == 400 for m, c, _ in fake_tg.errors)
+    assert _errors(caplog) == []
+    assert any("answering a button tap skipped" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_tap_on_a_message_the_user_deleted_changes_the_setting_and_answers(
+    habar: Habar, fake_tg: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="handlers.optional")
+    chat = Chat(fake_tg, 5301, language_code="en")
+    await chat.ask("/start")
+    shown = await chat.ask("/schedule")
+    answers = len(fake_tg.callback_answers)
+    fake_tg.callback(chat.chat_id, shown.message_id, "sc|hourly", language_code="en")
+    fake_tg.user_deletes(chat.chat_id, shown.message_id)  # before the bot redraws it
+    await fake_tg.wait_until(lambda: len(fake_tg.callback_answers) > answers)
+
+    assert (fake_tg.callback_answers[-1].text or "").startswith("Schedule:")
+    assert (await habar.app.res.subs.require(chat.chat_id)).schedule == "hourly"
+    assert _errors(caplog) == []
+    assert any("message to edit not found" in r.getMessage() for r in caplog.records)
