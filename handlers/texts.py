@@ -54,7 +54,8 @@ def langs_text(langs: frozenset[str] | None) -> str:
 def utc_offset(tz: str, now: datetime | None = None) -> str:
     """The zone's offset from UTC at `now` (default: the current moment), as 'UTC+5'."""
     moment = (now or datetime.now(UTC)).astimezone(ZoneInfo(tz))
-    minutes = int(moment.utcoffset().total_seconds()) // 60  # type: ignore[union-attr]
+    offset = moment.utcoffset()
+    minutes = int(offset.total_seconds()) // 60 if offset is not None else 0
     sign = "-" if minutes < 0 else "+"
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours}:{rest:02d}" if rest else f"UTC{sign}{hours}"
