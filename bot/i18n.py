@@ -10,10 +10,12 @@ from __future__ import annotations
 import gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from io import BytesIO
 from pathlib import Path
 
 from aiogram.utils.i18n import I18n
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -104,15 +106,20 @@ class GettextLocalizer:
         self._i18n = i18n
         self._taxonomy = taxonomy
 
-    def digest_text(self, locale: str, count: int) -> DigestText:
-        """Header with the item count in the right plural form, 'other' heading, 'continued'."""
+    def digest_text(self, locale: str, count: int, day: date) -> DigestText:
+        """Header with the item count in its plural form and the day, 'other' heading, etc.
+
+        The day is Babel's "d MMMM": "5 наурыз", "5 марта", "5 March" (its long formats add
+        the year, and kk's adds "ж.").
+        """
         i18n = self._i18n
         header = i18n.gettext(
             "Digest: {count} item", "Digest: {count} items", count, locale=locale
         )
+        when = format_date(day, "d MMMM", locale=locale)
         return DigestText(
-            header=header.format(count=count),
-            other_heading=i18n.gettext("Other", locale=locale),
+            header=f"{header.format(count=count)} · {when}",
+            other_heading=i18n.gettext("Other news", locale=locale),
             continued=i18n.gettext("(continued)", locale=locale),
         )
 

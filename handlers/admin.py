@@ -12,7 +12,7 @@ from bot.services.feed_admin import FeedAdmin
 from bot.services.feed_admin import FeedRow as Feed
 from bot.services.stats import StatsSource
 from handlers.errors import feed_reason
-from handlers.texts import NO_PREVIEW, cut, help_text, pack, when
+from handlers.texts import NO_PREVIEW, cut, help_text, pack, when, zone_text
 
 TITLE_MAX = 200
 URL_MAX = 500
@@ -71,7 +71,9 @@ async def cmd_feeds(message: Message, feed_admin: FeedAdmin, settings_tz: str) -
     if not feeds:
         await message.answer(_("No feeds yet. Add one: /addfeed URL [ru|kk|en]"))
         return
-    head = _("Feeds: {count} (times in {tz})").format(count=len(feeds), tz=settings_tz)
+    head = _("Feeds: {count}. Times are in {tz}").format(
+        count=len(feeds), tz=zone_text(settings_tz)
+    )
     for part in pack([head, *(feed_block(f, settings_tz) for f in feeds)]):
         await message.answer(part, link_preview_options=NO_PREVIEW)
 

@@ -12,8 +12,10 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_
 from bot.services.errors import FeedAdminError, InputError
+from bot.services.subscriptions import ALL_WORD, LANGS
+from feeds.topics import Taxonomy
 from handlers.optional import answer
-from handlers.texts import ANSWER_MAX, NO_PREVIEW, cut
+from handlers.texts import ANSWER_MAX, LANG_WORDS, NO_PREVIEW, cut, lang_word, locale
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +55,39 @@ FEED_REASONS = {
 }
 
 
-def input_error_text(exc: InputError) -> str:
-    """The localized message for an InputError."""
+def _named(pairs: list[tuple[str, str]]) -> str:
+    """'Name (slug), ...': what a reader understands, and what the command takes."""
+    return ", ".join(f"{name} ({slug})" for name, slug in pairs)
+
+
+def valid_text(key: str, taxonomy: Taxonomy | None) -> str | None:
+    """The valid values of a bad choice in the current language, or None to keep the raw ones."""
+    if key == "bad_lang":
+        pairs = [(lang_word(c), c) for c in LANG_WORDS if c in LANGS]
+        return _named([*pairs, (_("all languages"), ALL_WORD)])
+    if key == "bad_topic" and taxonomy is not None:
+        pairs = [(taxonomy.name(s, locale()), s) for s in taxonomy.slugs]
+        return _named([*pairs, (_("all topics"), ALL_WORD)])
+    if key in ("bad_schedule", "bad_time"):
+        # The words are what /schedule takes; only the time pattern is the reader's.
+        return "instant | hourly | daily {t} [{t} ...]".format(t=_("HH:MM"))
+    return None
+
+
+def input_error_text(exc: InputError, taxonomy: Taxonomy | None = None) -> str:
+    """The localized message for an InputError; topic names need the taxonomy."""
     key = exc.key
+    params = dict(exc.params)
+    valid = valid_text(key, taxonomy)
+    if valid is not None:
+        params["valid"] = valid
     if key in ("bad_lang", "bad_topic") and not exc.params.get("bad"):
         key = "need_value"
     template = INPUT_ERRORS.get(key)
     if template is None:
         log.warning("no message for InputError key %r", exc.key)
         return _("That did not work; nothing was changed.")
-    return _(template).format(**exc.params)
+    return _(template).format(**params)
 
 
 def feed_reason(kind: str) -> str:
@@ -78,10 +103,10 @@ async def _reply(update: Update, text: str) -> None:
         await answer(update.callback_query, cut(text, ANSWER_MAX), alert=True)
 
 
-async def on_input_error(event: ErrorEvent) -> None:
+async def on_input_error(event: ErrorEvent, taxonomy: Taxonomy | None = None) -> None:
     """Bad input: say what is valid; the service changed nothing."""
     assert isinstance(event.exception, InputError)
-    await _reply(event.update, input_error_text(event.exception))
+    await _reply(event.update, input_error_text(event.exception, taxonomy))
 
 
 async def on_feed_error(event: ErrorEvent) -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.services.subscriptions import LANGS, UI_LANGS, Subscriber
 from feeds.topics import Taxonomy
 from handlers.optional import optional
-from handlers.texts import LANG_NAMES, locale
+from handlers.texts import LANG_NAMES, lang_word, locale
 
 ALL = "all"
 MARK = "✅ "
@@ -53,24 +53,26 @@ def _label(text: str, on: bool) -> str:
 
 
 def lang_keyboard(chosen: frozenset[str] | None) -> InlineKeyboardMarkup:
-    """Languages with a mark on the chosen ones, and 'All'."""
+    """News languages named in the interface language, marked when chosen, and 'All'."""
     kb = InlineKeyboardBuilder()
     for code in LANGS:
         on = chosen is None or code in chosen
-        kb.button(text=_label(LANG_NAMES[code], on), callback_data=LangCb(code=code))
+        name = lang_word(code)
+        name = name[:1].upper() + name[1:]
+        kb.button(text=_label(name, on), callback_data=LangCb(code=code))
     kb.button(text=_label(_("All"), chosen is None), callback_data=LangCb(code=ALL))
     return kb.adjust(len(LANGS), 1).as_markup()
 
 
 def topics_keyboard(chosen: frozenset[str] | None, taxonomy: Taxonomy) -> InlineKeyboardMarkup:
-    """Topics by name in the current language, marked when chosen, and 'All topics'."""
+    """Topics by name in the current language two a row, marked when chosen; 'All topics' alone."""
     kb = InlineKeyboardBuilder()
     for slug in taxonomy.slugs:
         on = chosen is None or slug in chosen
         kb.button(text=_label(taxonomy.name(slug, locale()), on), callback_data=TopicCb(slug=slug))
     kb.adjust(2)
-    kb.row()
-    kb.button(text=_label(_("All topics"), chosen is None), callback_data=TopicCb(slug=ALL))
+    every = _label(_("All topics"), chosen is None)
+    kb.row(InlineKeyboardButton(text=every, callback_data=TopicCb(slug=ALL).pack()))
     return kb.as_markup()
 
 

@@ -14,7 +14,7 @@ from bot.services.subscriptions import Subscriptions
 from feeds.topics import Taxonomy
 from handlers.keyboards import UiLangCb, chat_of, redraw_text, settings_keyboard
 from handlers.optional import answer
-from handlers.texts import LANG_NAMES, brief, help_text, schedule_text, settings_text
+from handlers.texts import brief, help_text, lang_word, schedule_text, settings_text
 
 
 async def cmd_start(message: Message, subs: Subscriptions, taxonomy: Taxonomy) -> None:
@@ -65,7 +65,7 @@ async def on_ui_lang(
     sub = await subs.set_ui_lang(chat_of(query), callback_data.code)
     with i18n.use_locale(callback_data.code):
         await redraw_text(query, settings_text(sub, taxonomy), settings_keyboard(sub.ui_lang))
-        name = LANG_NAMES[callback_data.code]
+        name = lang_word(callback_data.code)
         await answer(query, _("Interface language: {name}").format(name=name))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -25,8 +25,8 @@ BEFORE_ALL_CHATS = -(2**63)
 class Localizer(Protocol):
     """Translated strings the digest needs; implemented with gettext at the edge."""
 
-    def digest_text(self, locale: str, count: int) -> DigestText:
-        """Header, 'other' heading and 'continued' suffix in `locale` for `count` items."""
+    def digest_text(self, locale: str, count: int, day: date) -> DigestText:
+        """Header (dated `day`), 'other' heading and 'continued' suffix for `count` items."""
         ...
 
     def topic_name(self, slug: str, locale: str) -> str:
@@ -93,15 +93,16 @@ class Digests:
     def render(
         self, rows: list[ItemRow], *, locale: str, topics: frozenset[str] | None, tz: str
     ) -> list[str]:
-        """The HTML message parts of a digest of `rows` for these settings."""
+        """The HTML message parts of a digest of `rows` for these settings, dated in `tz`."""
+        now = self._clock()
         return render_digest(
             [to_digest_item(r) for r in rows],
             topic_order=self._order,
             chosen_topics=topics,
             topic_name=lambda slug: self._l10n.topic_name(slug, locale),
             tz=ZoneInfo(tz),
-            text=self._l10n.digest_text(locale, len(rows)),
-            now=self._clock(),
+            text=self._l10n.digest_text(locale, len(rows), now.astimezone(ZoneInfo(tz)).date()),
+            now=now,
         )
 
     def _planner(

@@ -157,7 +157,7 @@ async def test_long_feed_lists_are_split_under_telegrams_limit(
     await fake_tg.wait_until(lambda: all(f"#{i} " in "".join(listed()) for i in ids))
     parts = listed()
     assert len(parts) > 1
-    assert parts[0].startswith("Feeds: 30 (times in Asia/Almaty)")
+    assert parts[0].startswith("Feeds: 30. Times are in Astana time (UTC+5)")
     joined = "\n".join(parts)
     assert all(joined.count(f"#{i} Лента <{n}> &") == 1 for i, n in ids.items())
 

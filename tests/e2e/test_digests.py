@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -130,7 +131,7 @@ async def test_a_digest_of_sixty_items_arrives_whole_in_valid_parts_in_order(
     assert links(parts) == [i["link"] for i in items]  # newest first, each once, part by part
     assert all(p.entities_dropped == 0 for p in parts)
     assert all(p.link_preview_disabled for p in parts)
-    assert parts[0].text.startswith("Дайджест: 60 новостей\n\nПрофсоюзы\n")
+    assert re.match(r"Дайджест: 60 новостей · \d{1,2} [а-я]+\n\nПрофсоюзы\n", parts[0].text)
     assert all(p.text.startswith("Профсоюзы (продолжение)\n") for p in parts[1:])
     assert [e for e in fake_tg.errors if e[0] == "sendMessage"] == []
 

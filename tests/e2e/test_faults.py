@@ -54,7 +54,7 @@ async def test_blocked_user_is_marked_inactive_others_still_get_news_and_start_r
 
     back = await blocker.ask("/start")  # writing to the bot again unblocks it
     assert back.text.startswith("С возвращением! Рассылка снова включена")
-    assert "Языки: Русский, English" in back.text
+    assert "Языки: русский, английский" in back.text
     assert "Расписание: сразу, как появляются новости" in back.text
     feed_server.add("/news.xml", _news(3))
     await habar.poll()

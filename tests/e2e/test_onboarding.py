@@ -16,7 +16,7 @@ async def test_start_replies_in_each_users_telegram_language(
 ) -> None:
     expected = {
         "ru": "Я присылаю дайджесты новостей",
-        "kk": "жаңалықтар дайджестін жіберемін",
+        "kk": "жаңалықтардың дайджестін жіберемін",
         "en": "I send digests of news",
     }
     for chat_id, (code, phrase) in enumerate(expected.items(), start=3001):
@@ -33,13 +33,40 @@ async def test_start_subscribes_with_all_languages_topics_daily_at_nine(
     await start_habar(database_url=db_url)
     chat = Chat(fake_tg, USER, language_code="en")
     welcome = await chat.ask("/start")
-    assert "daily at 09:00 (Asia/Almaty)" in welcome.text
+    assert "daily at 09:00, Astana time (UTC+5)" in welcome.text
     settings = await chat.ask("/settings")
     assert "Languages: all languages" in settings.text
     assert "Topics: all topics" in settings.text
-    assert "Schedule: daily at 09:00 (Asia/Almaty)" in settings.text
-    assert "Time zone: Asia/Almaty" in settings.text
+    assert "Schedule: daily at 09:00\n" in settings.text
+    assert "Time zone: Astana time (UTC+5)" in settings.text
     assert "Deliveries: on" in settings.text
+
+
+async def test_kazakh_settings_name_the_zone_once_as_astana_time_and_languages_in_kazakh(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = Chat(fake_tg, 3011, language_code="kk")
+    welcome = await chat.ask("/start")
+    assert "күн сайын сағат 09:00, Астана уақыты (UTC+5)" in welcome.text
+    assert "Қазір:" not in welcome.text
+    await chat.ask("/lang en kk")
+    settings = (await chat.ask("/settings")).text
+    assert settings.count("Астана уақыты (UTC+5)") == 1
+    assert "Уақыт белдеуі: Астана уақыты (UTC+5)" in settings
+    assert "Asia/" not in settings
+    assert "Тілдер: қазақ, ағылшын" in settings
+    assert "English" not in settings and "Қазақша" not in settings
+
+
+async def test_russian_settings_name_the_zone_as_astana_time(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = Chat(fake_tg, 3012, language_code="ru")
+    await chat.ask("/start")
+    settings = (await chat.ask("/settings")).text
+    assert settings.count("время Астаны (UTC+5)") == 1
+    assert "Часовой пояс: время Астаны (UTC+5)" in settings
+    assert "Asia/" not in settings
 
 
 async def test_unserved_telegram_language_falls_back_to_russian(
@@ -86,11 +113,13 @@ async def test_stop_pauses_and_start_welcomes_back_with_kept_settings(
     await habar.app.res.subs.set_languages(3201, "kk")
     chat = Chat(fake_tg, 3201, language_code="kk")
     paused = await chat.ask("/stop")
-    assert "Жіберу тоқтатылды" in paused.text
-    assert "Жіберу: тоқтатылған" in (await chat.ask("/settings")).text
+    assert paused.text.startswith("Жіберу уақытша тоқтатылды")
+    assert paused.text.endswith("Қайта қосу үшін: /start")
+    status = "Жіберу: уақытша тоқтатылған (қайта қосу үшін: /start)"
+    assert status in (await chat.ask("/settings")).text
     back = await chat.ask("/start")
-    assert back.text.startswith("Қайта қош келдіңіз! Жіберу қайта қосылды")
-    assert "Тілдер: Қазақша" in back.text
+    assert back.text.startswith("Қош келдіңіз! Дайджестер қайтадан жіберіледі. Баптауларыңыз:")
+    assert "Тілдер: қазақ" in back.text
 
 
 async def test_commands_before_start_ask_the_user_to_start(

@@ -27,8 +27,8 @@ async def test_lang_with_codes_chooses_those_languages(
 ) -> None:
     chat = await _started(habar, fake_tg, 5001)
     reply = await chat.ask("/lang kk, ru")
-    assert reply.text == "Languages: Русский, Қазақша"
-    assert "Languages: Русский, Қазақша" in (await chat.ask("/settings")).text
+    assert reply.text == "Languages: Kazakh, Russian"
+    assert "Languages: Kazakh, Russian" in (await chat.ask("/settings")).text
     other = await _started(habar, fake_tg, 5101, langs="kk")
     assert (await other.ask("/lang all")).text == "Languages: all languages"
 
@@ -39,9 +39,9 @@ async def test_lang_with_unknown_code_lists_valid_codes_and_changes_nothing(
     chat = await _started(habar, fake_tg, 5002, langs="kk")
     reply = await chat.ask("/lang xx ru")
     assert "xx" in reply.text
-    assert "ru kk en all" in reply.text
+    assert "Kazakh (kk), Russian (ru), English (en), all languages (all)" in reply.text
     assert "Nothing was changed" in reply.text
-    assert "Languages: Қазақша" in (await chat.ask("/settings")).text
+    assert "Languages: Kazakh" in (await chat.ask("/settings")).text
 
 
 async def test_topics_with_unknown_slug_lists_valid_slugs_and_changes_nothing(
@@ -53,6 +53,37 @@ async def test_topics_with_unknown_slug_lists_valid_slugs_and_changes_nothing(
     assert "nosuch" in reply.text
     assert all(slug in reply.text for slug in slugs)
     assert "Topics: all topics" in (await chat.ask("/settings")).text
+
+
+async def test_kazakh_error_for_an_unknown_topic_names_topics_in_kazakh_with_their_slugs(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    taxonomy = habar.app.res.taxonomy
+    chat = await _started(habar, fake_tg, 5013, language_code="kk")
+    reply = await chat.ask("/topics nosuch")
+    assert reply.text.startswith("Белгісіз тақырып: nosuch. Жарамды мәндер: ")
+    assert all(f"{taxonomy.name(s, 'kk')} ({s})" in reply.text for s in taxonomy.slugs)
+    assert "Денсаулық (health)" in reply.text
+    assert "барлық тақырыптар (all)" in reply.text
+    assert reply.text.endswith("Ешқандай өзгеріс енгізілмеді.")
+
+
+@pytest.mark.parametrize(
+    ("code", "usage", "nothing"),
+    [
+        ("kk", "daily СС:ММ [СС:ММ ...]", "Ешқандай өзгеріс енгізілмеді."),
+        ("ru", "daily ЧЧ:ММ [ЧЧ:ММ ...]", "Ничего не изменено."),
+    ],
+)
+async def test_schedule_errors_write_the_time_pattern_in_the_users_language(
+    habar: Habar, fake_tg: FakeTelegram, code: str, usage: str, nothing: str
+) -> None:
+    chat = await _started(habar, fake_tg, 5014 if code == "kk" else 5015, language_code=code)
+    for bad in ("/schedule daily 25:99", "/schedule weekly"):
+        reply = await chat.ask(bad)
+        assert f"instant | hourly | {usage}" in reply.text
+        assert "HH:MM" not in reply.text
+        assert reply.text.endswith(nothing)
 
 
 async def test_topics_with_slugs_chooses_them_by_name_in_the_users_language(
@@ -69,7 +100,7 @@ async def test_topics_with_slugs_chooses_them_by_name_in_the_users_language(
 async def test_schedule_with_valid_arguments_sets_it(habar: Habar, fake_tg: FakeTelegram) -> None:
     chat = await _started(habar, fake_tg, 5005)
     reply = await chat.ask("/schedule daily 18:30 7:05")
-    assert reply.text == "Schedule: daily at 07:05, 18:30 (Asia/Almaty)"
+    assert reply.text == "Schedule: daily at 07:05, 18:30, Astana time (UTC+5)"
     assert "Schedule: daily at 07:05, 18:30" in (await chat.ask("/settings")).text
     instant = await _started(habar, fake_tg, 5105)
     assert (await instant.ask("/schedule instant")).text == "Schedule: instantly, as news arrives"
@@ -84,7 +115,7 @@ async def test_schedule_with_impossible_time_names_the_format_and_changes_nothin
     reply = await chat.ask("/schedule daily 25:99")
     assert "25:99" in reply.text
     assert "instant | hourly | daily HH:MM" in reply.text
-    assert "Schedule: daily at 09:00 (Asia/Almaty)" in (await chat.ask("/settings")).text
+    assert "Schedule: daily at 09:00\n" in (await chat.ask("/settings")).text
 
 
 async def test_lang_keyboard_taps_edit_the_same_message_in_place(
@@ -95,7 +126,7 @@ async def test_lang_keyboard_taps_edit_the_same_message_in_place(
     assert set(buttons(menu)) == ALL_LANGS
     assert marked(menu) == ALL_LANGS
     answer = await chat.tap(menu, "lg:kk")
-    assert answer.text == "Languages: Русский, English"
+    assert answer.text == "Languages: Russian, English"
     assert marked(chat.now(menu)) == {"lg:ru", "lg:en"}
     await chat.tap(chat.now(menu), "lg:all")
     assert marked(chat.now(menu)) == ALL_LANGS
@@ -127,6 +158,9 @@ async def test_topics_keyboard_names_topics_in_the_users_language_and_toggles(
     first = taxonomy.slugs[0]
     assert shown[f"tp:{first}"] == "✅ " + taxonomy.name(first, "ru")
     assert len(shown) == len(taxonomy.slugs) + 1
+    rows = menu.reply_markup["inline_keyboard"]
+    assert [b["callback_data"] for b in rows[-1]] == ["tp:all"]  # "all" has its own row
+    assert all(len(row) <= 2 for row in rows)
     await chat.tap(menu, f"tp:{first}")
     assert marked(chat.now(menu)) == {f"tp:{s}" for s in taxonomy.slugs[1:]}
     assert taxonomy.name(first, "ru") not in (await chat.ask("/settings")).text
@@ -146,7 +180,7 @@ async def test_schedule_keyboard_tap_moves_the_mark(habar: Habar, fake_tg: FakeT
     menu = await chat.ask("/schedule")
     assert marked(menu) == {"sc|daily 09:00"}
     answer = await chat.tap(menu, "sc|daily 09:00 18:00")
-    assert answer.text == "Schedule: daily at 09:00, 18:00 (Asia/Almaty)"
+    assert answer.text == "Schedule: daily at 09:00, 18:00, Astana time (UTC+5)"
     assert marked(chat.now(menu)) == {"sc|daily 09:00 18:00"}
 
 
@@ -158,7 +192,7 @@ async def test_settings_language_buttons_switch_the_interface_language(
     assert shown.text.startswith("Ваши настройки")
     assert marked(shown) == {"ui:ru"}
     answer = await chat.tap(shown, "ui:kk")
-    assert answer.text == "Интерфейс тілі: Қазақша"
+    assert answer.text == "Интерфейс тілі: қазақ"
     now = chat.now(shown)
     assert now.text.startswith("Баптауларыңыз")
     assert marked(now) == {"ui:kk"}

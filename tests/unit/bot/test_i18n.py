@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -13,12 +14,14 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES, LOCALES_DIR, GettextLocalizer, locale_of, make_i18n
 from feeds.topics import Taxonomy
+from handlers.texts import zone_text
 
 ROOT = Path(__file__).resolve().parents[3]
 # `_` and `gettext` take (singular) or (singular, plural, n); `gettext` also gets locale=...
 KEYWORDS = {"_": {1: None, 3: (1, 2)}, "N_": None, "gettext": {2: (1,), 4: (1, 2)}}
 PLACEHOLDER = re.compile(r"\{(\w*)\}")
 KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+DAY = date(2026, 3, 5)
 CYRILLIC = re.compile("[а-яА-ЯёЁәғқңөұүһіӘҒҚҢӨҰҮҺІ]")
 
 
@@ -42,6 +45,12 @@ def _used_in_code() -> set[str | tuple[str, str]]:
             for _lineno, message, _comments, _context in extract("python", fp, KEYWORDS):
                 found.add(message)
     return found
+
+
+def test_template_holds_exactly_the_messages_the_code_uses() -> None:
+    with (LOCALES_DIR / "messages.pot").open("rb") as fp:
+        in_template = {m.id for m in read_po(fp) if m.id}
+    assert in_template == _used_in_code(), "run: python bot/locales/sync.py"
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -123,16 +132,30 @@ def test_aiogram_gettext_finds_the_catalogues_inside_the_i18n_context() -> None:
 def test_digest_header_uses_the_plural_form_of_each_language(
     locale: str, count: int, header: str
 ) -> None:
-    text = GettextLocalizer(make_i18n(), Taxonomy.load()).digest_text(locale, count)
+    text = GettextLocalizer(make_i18n(), Taxonomy.load()).digest_text(locale, count, DAY)
+    assert text.header.split(" · ")[0] == header
+
+
+@pytest.mark.parametrize(
+    ("locale", "header"),
+    [
+        ("kk", "Дайджест: 3 жаңалық · 5 наурыз"),
+        ("ru", "Дайджест: 3 новости · 5 марта"),
+        ("en", "Digest: 3 items · 5 March"),
+    ],
+)
+def test_digest_header_carries_the_day_in_the_interface_language(locale: str, header: str) -> None:
+    text = GettextLocalizer(make_i18n(), Taxonomy.load()).digest_text(locale, 3, DAY)
     assert text.header == header
 
 
 def test_digest_other_heading_and_continued_mark_are_translated() -> None:
     localizer = GettextLocalizer(make_i18n(), Taxonomy.load())
-    assert localizer.digest_text("ru", 2).other_heading == "Другое"
-    assert localizer.digest_text("kk", 2).other_heading == "Басқа"
-    assert localizer.digest_text("en", 2).continued == "(continued)"
-    assert localizer.digest_text("kk", 2).continued == "(жалғасы)"
+    assert localizer.digest_text("ru", 2, DAY).other_heading == "Другие новости"
+    assert localizer.digest_text("kk", 2, DAY).other_heading == "Басқа жаңалықтар"
+    assert localizer.digest_text("en", 2, DAY).other_heading == "Other news"
+    assert localizer.digest_text("en", 2, DAY).continued == "(continued)"
+    assert localizer.digest_text("kk", 2, DAY).continued == "(жалғасы)"
 
 
 def test_topic_names_come_from_the_taxonomy() -> None:
@@ -148,3 +171,28 @@ def test_topic_names_come_from_the_taxonomy() -> None:
 )
 def test_telegram_language_codes_map_to_served_locales(code: str | None, locale: str) -> None:
     assert locale_of(code) == locale
+
+
+@pytest.mark.parametrize(
+    ("locale", "zone", "when", "shown"),
+    [
+        ("kk", "Asia/Almaty", date(2026, 3, 5), "Астана уақыты (UTC+5)"),
+        ("ru", "Asia/Almaty", date(2026, 3, 5), "время Астаны (UTC+5)"),
+        ("en", "Asia/Almaty", date(2026, 3, 5), "Astana time (UTC+5)"),
+        ("ru", "Asia/Oral", date(2026, 3, 5), "время Уральска (UTC+5)"),
+        ("kk", "Asia/Qostanay", date(2026, 3, 5), "Қостанай уақыты (UTC+5)"),
+        # Kazakhstan moved to UTC+5 everywhere in March 2024: the offset comes from tzdata.
+        ("kk", "Asia/Qostanay", date(2024, 1, 5), "Қостанай уақыты (UTC+6)"),
+        ("kk", "Europe/Moscow", date(2026, 3, 5), "Мәскеу уақыты (UTC+3)"),
+        ("ru", "Europe/Moscow", date(2026, 3, 5), "Москва (UTC+3)"),
+        ("en", "Asia/Kolkata", date(2026, 3, 5), "Kolkata time (UTC+5:30)"),
+        ("en", "UTC", date(2026, 3, 5), "UTC+0"),
+    ],
+)
+def test_time_zones_are_named_by_city_with_their_current_offset(
+    locale: str, zone: str, when: date, shown: str
+) -> None:
+    i18n = make_i18n()
+    moment = datetime(when.year, when.month, when.day, 12, tzinfo=UTC)
+    with i18n.context(), i18n.use_locale(locale):
+        assert zone_text(zone, moment) == shown
