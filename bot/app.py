@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import multiprocessing
@@ -10,7 +11,7 @@ import os
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.delivery import RateLimiter, Sender, TelegramLimits
 from bot.i18n import GettextLocalizer, make_i18n, register_commands
-from bot.middlewares import InFlight, LocaleMiddleware
+from bot.middlewares import InFlight, LocaleMiddleware, Throttle
 from bot.poller import Poller
 from bot.scheduler import Clock
 from bot.services.digest import Digests
@@ -175,6 +176,8 @@ class HabarApp:
         self._digest_tick = digest_tick
         self._stack = AsyncExitStack()
         self.started = asyncio.Event()
+        self.exit_code = 0  # 2 when Telegram rejected the token while running
+        self._stopping: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> HabarApp:
         s = self.settings
@@ -182,7 +185,9 @@ class HabarApp:
         api = TelegramAPIServer.from_base(s.telegram_api_url)
         self.bot = Bot(s.token(), session=AiohttpSession(api=api))
         self._stack.push_async_callback(self.bot.session.close)
-        self.limits = TelegramLimits(RateLimiter(s.send_rate_per_second))
+        self.limits = TelegramLimits(
+            RateLimiter(s.send_rate_per_second), on_token_rejected=self._token_rejected
+        )
         self.bot.session.middleware(self.limits)
         self.sender = Sender(self.bot, outbox=self.res.outbox, subscribers=self.res.subscribers)
         self.res.digests.on_queued = self.sender.wake
@@ -209,12 +214,13 @@ class HabarApp:
             subs=res.subs,
             digests=res.digests,
             feed_admin=res.feed_admin,
-            stats=res.stats,
+            stats=self.stats,
             taxonomy=res.taxonomy,
             settings_tz=self.settings.default_timezone,
         )
         dp.update.outer_middleware(self.inflight)
         LocaleMiddleware(self.i18n, res.subs).setup(dp)
+        dp.message.outer_middleware(Throttle())  # after the locale: its reply is translated
         dp.include_routers(*get_routers(admin_ids=self.settings.admin_ids))
         dp.startup.register(self._on_startup)
         dp.shutdown.register(self._on_shutdown)
@@ -232,6 +238,7 @@ class HabarApp:
         # in flight. Everything a step writes is one transaction, so nothing is half-written.
         self.clock.stop()
         await self.inflight.wait_idle(GRACE_SECONDS)
+        await self.clock.drain(GRACE_SECONDS)
         await self.res.poller.drain(GRACE_SECONDS)
         await self.res.digests.drain()
         await self.sender.drain(GRACE_SECONDS)
@@ -250,9 +257,25 @@ class HabarApp:
         """Stop polling; the shutdown hook then drains everything (as on SIGTERM)."""
         await self.dp.stop_polling()
 
+    async def stats(self) -> Stats:
+        """The numbers /stats shows, with this process's count of sends repeated."""
+        return replace(
+            await self.res.stats(), resent_after_timeout=self.sender.resent_after_timeout
+        )
+
+    def _token_rejected(self) -> None:
+        """Telegram refused BOT_TOKEN (TelegramLimits logged it once): stop, exit code 2."""
+        self.exit_code = 2
+        if self.started.is_set() and self._stopping is None:
+            self._stopping = asyncio.get_running_loop().create_task(self._stop_for_good())
+
+    async def _stop_for_good(self) -> None:
+        with contextlib.suppress(RuntimeError):  # polling already ended (a signal came first)
+            await self.stop()
+
 
 async def run(settings: Settings) -> int:
     """Run the bot until a signal stops it."""
     async with HabarApp(settings) as app:
         await app.run_polling()
-    return 0
+    return app.exit_code
