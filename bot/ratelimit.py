@@ -12,7 +12,7 @@ PER_CHAT_INTERVAL = 1.0  # Telegram allows about one message a second to one cha
 
 
 class RateLimiter:
-    """At most `rate` sends in any second, one second apart per chat; retry_after pauses.
+    """At most `rate` sends in any second, one second apart per chat; 429s pause all or one.
 
     A send counts from when it starts until one window after Telegram answered it: Telegram saw
     it at some moment in between, so no jitter on the way can put two sends in one window.
