@@ -34,7 +34,7 @@ __all__ = ["PER_CHAT_INTERVAL", "RateLimiter", "Sender", "TelegramLimits"]
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 300  # with the 300 s backoff cap, about a day before a message is given up
-MAX_UNKNOWN_ATTEMPTS = 8  # an error we cannot place: about four minutes, then given up
+MAX_UNKNOWN_ATTEMPTS = 8  # an error we cannot place: about two minutes of backoff, then given up
 MAX_BACKOFF = 300.0
 MAX_WRITE_RETRY = 30.0  # the longest wait before recording an accepted message is tried again
 PAGE = 1000  # outbox rows read at once
