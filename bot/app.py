@@ -12,7 +12,7 @@ import signal
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from bot.config import Settings
 from bot.delivery import RateLimiter, Sender, TelegramLimits
 from bot.i18n import GettextLocalizer, make_i18n
 from bot.menus import CommandMenus
-from bot.middlewares import InFlight, LocaleMiddleware
+from bot.middlewares import InFlight, LocaleMiddleware, Throttle
 from bot.poller import Poller
 from bot.scheduler import Clock
 from bot.services.digest import Digests
@@ -192,6 +192,8 @@ class HabarApp:
         self._stack = AsyncExitStack()
         self.started = asyncio.Event()
         self._stopping = asyncio.Event()
+        self.exit_code = 0  # 2 when Telegram rejected the token
+        self._stop_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> HabarApp:
         s = self.settings
@@ -199,7 +201,9 @@ class HabarApp:
         api = TelegramAPIServer.from_base(s.telegram_api_url)
         self.bot = Bot(s.token(), session=AiohttpSession(api=api))
         self._stack.push_async_callback(self.bot.session.close)
-        self.limits = TelegramLimits(RateLimiter(s.send_rate_per_second))
+        self.limits = TelegramLimits(
+            RateLimiter(s.send_rate_per_second), on_token_rejected=self._token_rejected
+        )
         self.bot.session.middleware(self.limits)
         self.sender = Sender(self.bot, outbox=self.res.outbox, subscribers=self.res.subscribers)
         self.res.digests.on_queued = self.sender.wake
@@ -227,13 +231,14 @@ class HabarApp:
             subs=res.subs,
             digests=res.digests,
             feed_admin=res.feed_admin,
-            stats=res.stats,
+            stats=self.stats,
             taxonomy=res.taxonomy,
             settings_tz=self.settings.default_timezone,
         )
         dp.update.outer_middleware(self.inflight)
         dp.update.outer_middleware(self.menus)
         LocaleMiddleware(self.i18n, res.subs).setup(dp)
+        dp.message.outer_middleware(Throttle())  # after the locale: its reply is translated
         dp.include_routers(*get_routers(admin_ids=self.settings.admin_ids))
         dp.startup.register(self._on_startup)
         dp.shutdown.register(self._on_shutdown)
@@ -251,6 +256,7 @@ class HabarApp:
         # in flight. Everything a step writes is one transaction, so nothing is half-written.
         self.clock.stop()
         await self.inflight.wait_idle(GRACE_SECONDS)
+        await self.clock.drain(GRACE_SECONDS)
         await self.res.poller.drain(GRACE_SECONDS)
         await self.res.digests.drain()
         await self.sender.drain(GRACE_SECONDS)
@@ -259,17 +265,16 @@ class HabarApp:
     async def connect(self) -> User | None:
         """getMe until Telegram answers, with backoff; None if asked to stop while waiting.
 
-        A rejected token is a StartupError; a Telegram that cannot be reached (network errors,
-        5xx, 429) is retried with a warning, since it may be back in a minute.
+        A rejected token ends it (exit code 2, logged once by TelegramLimits); a Telegram that
+        cannot be reached (network errors, 5xx, 429) is retried with a warning, since it may be
+        back in a minute.
         """
         delay = 1.0
         while not self._stopping.is_set():
             try:
                 return await self.bot.me()
             except TelegramUnauthorizedError:
-                raise StartupError(
-                    "BOT_TOKEN was rejected by Telegram (401 Unauthorized)"
-                ) from None
+                return None  # TelegramLimits logged it once and set exit_code to 2
             except TelegramNotFound:
                 raise StartupError(
                     "Telegram answered 404 to getMe: check BOT_TOKEN and TELEGRAM_API_URL"
@@ -284,6 +289,7 @@ class HabarApp:
                 async with asyncio.timeout(delay):
                     await self._stopping.wait()
             delay = min(delay * 2, CONNECT_RETRY_MAX)
+        log.info("stopped before Telegram could be reached")
         return None
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:
@@ -291,8 +297,7 @@ class HabarApp:
         with self._stop_signals(handle_signals):
             me = await self.connect()
         if me is None:
-            log.info("stopped before Telegram could be reached")
-            return
+            return  # connect() said why
         await self.dp.start_polling(
             self.bot,
             handle_signals=handle_signals,
@@ -319,6 +324,22 @@ class HabarApp:
         with contextlib.suppress(RuntimeError):  # not polling yet: connect() sees _stopping
             await self.dp.stop_polling()
 
+    async def stats(self) -> Stats:
+        """The numbers /stats shows, with this process's count of sends repeated."""
+        return replace(
+            await self.res.stats(), resent_after_timeout=self.sender.resent_after_timeout
+        )
+
+    def _token_rejected(self) -> None:
+        """Telegram refused BOT_TOKEN (TelegramLimits logged it once): stop, exit code 2."""
+        self.exit_code = 2
+        if self.started.is_set() and self._stop_task is None:
+            self._stop_task = asyncio.get_running_loop().create_task(self._stop_for_good())
+
+    async def _stop_for_good(self) -> None:
+        with contextlib.suppress(RuntimeError):  # polling already ended (a signal came first)
+            await self.stop()
+
 
 async def run(settings: Settings) -> int:
     """Run the bot until a signal stops it; 2 (with one line logged) if it cannot start."""
@@ -328,4 +349,4 @@ async def run(settings: Settings) -> int:
     except StartupError as exc:
         log.critical("%s", exc)
         return 2
-    return 0
+    return app.exit_code

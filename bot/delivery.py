@@ -1,94 +1,54 @@
-"""Every outgoing Telegram message: the bot's rate limits, 429 handling and the digest sender."""
+"""The digest sender: queued parts in order per chat, each recorded once Telegram has it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from aiogram import Bot
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.exceptions import (
     TelegramBadRequest,
-    TelegramForbiddenError,
+    TelegramEntityTooLarge,
     TelegramMigrateToChat,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
+    TelegramUnauthorizedError,
 )
-from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import LinkPreviewOptions
 
 from bot.ratelimit import PER_CHAT_INTERVAL, RateLimiter
 from bot.storage.outbox import OutboxRepo, Pending
 from bot.storage.subscribers import SubscriberRepo
+from bot.telegram_limits import (
+    TRANSIENT,
+    TURN,
+    TelegramLimits,
+    Turn,
+    gone,
+    may_have_arrived,
+    reason,
+)
 
 __all__ = ["PER_CHAT_INTERVAL", "RateLimiter", "Sender", "TelegramLimits"]
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 300  # with the 300 s backoff cap, about a day before a message is given up
-
-MAX_RETRY_AFTER_ROUNDS = 8
+MAX_UNKNOWN_ATTEMPTS = 8  # an error we cannot place: about two minutes of backoff, then given up
+MAX_BACKOFF = 300.0
+MAX_WRITE_RETRY = 30.0  # the longest wait before recording an accepted message is tried again
 PAGE = 1000  # outbox rows read at once
-UNEXPECTED_RETRY = 10.0  # seconds a chat waits after an unexpected error
-GONE = ("chat not found", "user is deactivated", "bot was kicked", "have no rights to send")
-
-
-class _Turn:
-    """Whether a chat's task waits for its turn: nothing of its message has left yet."""
-
-    __slots__ = ("waiting",)
-
-    def __init__(self) -> None:
-        self.waiting = False
-
-
-# Set by the Sender in each chat's task; the middleware says while the request waits its turn.
-_TURN: contextvars.ContextVar[_Turn | None] = contextvars.ContextVar("turn", default=None)
-
-
-class TelegramLimits(BaseRequestMiddleware):
-    """Request middleware: every message call waits for the limiter; 429s pause and retry."""
-
-    def __init__(self, limiter: RateLimiter) -> None:
-        self.limiter = limiter
-        self.retry_after_count = 0
-
-    async def __call__(self, make_request: Any, bot: Bot, method: Any) -> Any:
-        if not isinstance(method, SendMessage | EditMessageText):
-            return await make_request(bot, method)
-        chat = method.chat_id if isinstance(method, SendMessage) else None
-        # Digest parts to one chat go a second apart (the Sender's tasks carry a turn);
-        # a reply to a user's own command goes at once, within the global cap.
-        chat = chat if isinstance(chat, int) and _TURN.get() is not None else None
-        for _ in range(MAX_RETRY_AFTER_ROUNDS):
-            with contextlib.suppress(TelegramRetryAfter):
-                return await self._attempt(make_request, bot, method, chat)
-        return await self._attempt(make_request, bot, method, chat)
-
-    async def _attempt(self, make_request: Any, bot: Bot, method: Any, chat: int | None) -> Any:
-        turn = _TURN.get() or _Turn()
-        turn.waiting = True
-        async with self.limiter.slot(chat):
-            turn.waiting = False
-            try:
-                return await make_request(bot, method)
-            except TelegramRetryAfter as exc:
-                self.retry_after_count += 1
-                # Before the slot is given back, so no waiter starts inside the pause.
-                self.limiter.pause(exc.retry_after)
-                raise
+UNEXPECTED_RETRY = 10.0  # seconds a chat waits after an unexpected error (the database?)
 
 
 class Sender:
     """Sends queued digest parts in order per chat, records each, and never loses one.
 
     At most one message per chat is in flight, and each is marked sent as soon as Telegram
-    accepted it, so a crash repeats at most that one message per chat.
+    accepted it, so a crash repeats at most that one message per chat. An acceptance the
+    database would not take yet is kept in memory and only the write is retried: this process
+    never sends that message again. A send that got no answer after the request left may have
+    been accepted: it is sent again (it may arrive twice), logged and counted.
     """
 
     def __init__(
@@ -99,20 +59,26 @@ class Sender:
         subscribers: SubscriberRepo,
         concurrency: int = 32,
         idle_wait: float = 5.0,
+        retry_base: float = 1.0,
+        send_timeout: int | None = None,
     ) -> None:
         self._bot = bot
         self._outbox = outbox
         self._subs = subscribers
         self._slots = asyncio.Semaphore(concurrency)
         self._idle_wait = idle_wait
+        self._retry_base = retry_base  # the first backoff; each further failure doubles it
+        self.send_timeout = send_timeout  # seconds for one send; None: the session's timeout
         self._wake = asyncio.Event()
         self._stopping = False
         self._busy: dict[int, asyncio.Task[None]] = {}
-        self._turns: dict[int, _Turn] = {}
+        self._turns: dict[int, Turn] = {}
         self._ended: set[int] = set()  # chats whose task ended since the outbox was last read
         self._retry_at: dict[int, float] = {}
+        self._accepted: dict[int, tuple[datetime, int]] = {}  # id -> (accepted at, failed writes)
         self._loop_task: asyncio.Task[None] | None = None
         self.sent = 0
+        self.resent_after_timeout = 0  # sends retried after the request left unanswered
 
     def wake(self) -> None:
         """New messages were queued."""
@@ -181,8 +147,8 @@ class Sender:
         self._wake.set()
 
     async def _deliver(self, chat_id: int, messages: list[Pending]) -> None:
-        turn = self._turns[chat_id] = _Turn()
-        _TURN.set(turn)  # this task's own context
+        turn = self._turns[chat_id] = Turn()
+        TURN.set(turn)  # this task's own context
         for message in messages:
             if self._stopping:
                 return
@@ -190,54 +156,99 @@ class Sender:
                 if not await self._send_one(chat_id, message):
                     return
             except Exception:
-                # Most likely the database: wait before this chat goes on, so order holds.
+                # The database, most likely: wait before this chat goes on, so order holds.
                 log.exception("sending message %s failed unexpectedly", message.id)
                 self._retry_at[chat_id] = time.monotonic() + UNEXPECTED_RETRY
                 return
 
     async def _send_one(self, chat_id: int, message: Pending) -> bool:
-        """Send one queued message; False when the rest of this chat's queue must wait."""
+        """Send one queued message and record it; False when the rest of the chat must wait."""
+        if message.id not in self._accepted:  # else Telegram has it: only the write is left
+            try:
+                await self._bot.send_message(
+                    chat_id,
+                    message.text,
+                    parse_mode="HTML",
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    request_timeout=self.send_timeout,
+                )
+            except Exception as exc:
+                return await self._refused(chat_id, message, exc)
+            self._accepted[message.id] = (_now(), 0)
+            self.sent += 1
+        return await self._record(chat_id, message.id)
+
+    async def _record(self, chat_id: int, message_id: int) -> bool:
+        """Mark an accepted message sent; if the write fails, retry it later, never the send."""
+        accepted_at, failures = self._accepted[message_id]
         try:
-            await self._bot.send_message(
-                chat_id,
-                message.text,
-                parse_mode="HTML",
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            await self._outbox.mark_sent(message_id, accepted_at)
+        except Exception as exc:
+            delay = min(self._retry_base * 2.0**failures, MAX_WRITE_RETRY)
+            self._accepted[message_id] = (accepted_at, failures + 1)
+            self._retry_at[chat_id] = time.monotonic() + delay
+            log.warning(
+                "Telegram accepted message %s but recording it failed (%s): "
+                "the write is retried in %.1fs, the message is not sent again",
+                message_id,
+                reason(exc),
+                delay,
             )
-        except TelegramMigrateToChat as exc:
+            return False
+        del self._accepted[message_id]
+        self._retry_at.pop(chat_id, None)
+        return True
+
+    async def _refused(self, chat_id: int, message: Pending, exc: Exception) -> bool:
+        """Act on a failed send by what Telegram meant; False when the chat must wait."""
+        if isinstance(exc, TelegramMigrateToChat):
             await self._subs.migrate(chat_id, exc.migrate_to_chat_id, _now())
             return False
-        except TelegramForbiddenError as exc:
+        if isinstance(exc, TelegramUnauthorizedError):
+            # Nothing can be sent with this token (TelegramLimits said so once): stop sending.
+            self._stopping = True
+            self._wake.set()
+            return False
+        if gone(exc):
             return await self._gone(chat_id, str(exc))
-        except TelegramBadRequest as exc:
-            if any(text in exc.message.lower() for text in GONE):
-                return await self._gone(chat_id, exc.message)
+        if isinstance(exc, TelegramBadRequest | TelegramEntityTooLarge):
             log.error("Telegram refused message %s: %s", message.id, exc.message)
             await self._outbox.mark_failed(message.id, exc.message)
             return True
-        except (
-            TelegramRetryAfter,
-            TelegramServerError,
-            TelegramNetworkError,
-            TimeoutError,
-        ) as exc:
-            if message.attempts + 1 >= MAX_ATTEMPTS:  # a day of retries: give up on this one
-                log.error(
-                    "giving up on message %s after %d attempts: %s", message.id, MAX_ATTEMPTS, exc
-                )
-                await self._outbox.mark_failed(message.id, f"gave up: {exc}")
-                return True
-            await self._outbox.count_attempt(message.id)
-            delay = min(2.0 ** min(message.attempts, 8), 300.0)
-            self._retry_at[chat_id] = time.monotonic() + delay
-            log.warning(
-                "message %s to %s will be retried in %.0fs: %s", message.id, chat_id, delay, exc
+        limit = MAX_ATTEMPTS if isinstance(exc, TRANSIENT) else MAX_UNKNOWN_ATTEMPTS
+        return await self._retry(chat_id, message, exc, limit)
+
+    async def _retry(self, chat_id: int, message: Pending, exc: Exception, limit: int) -> bool:
+        """Count the failed attempt and try again later, or give up after `limit` attempts."""
+        why = reason(exc)
+        if message.attempts + 1 >= limit:
+            log.error(
+                "giving up on message %s to %s after %d attempts: %s",
+                message.id,
+                chat_id,
+                limit,
+                why,
             )
-            return False
-        await self._outbox.mark_sent(message.id, _now())
-        self._retry_at.pop(chat_id, None)
-        self.sent += 1
-        return True
+            await self._outbox.mark_failed(message.id, f"gave up after {limit} attempts: {why}")
+            return True
+        await self._outbox.count_attempt(message.id)
+        delay = min(self._retry_base * 2.0 ** min(message.attempts, 8), MAX_BACKOFF)
+        self._retry_at[chat_id] = time.monotonic() + delay
+        if may_have_arrived(exc):
+            self.resent_after_timeout += 1
+            log.warning(
+                "message %s to %s got no answer after it left (%s): it is sent again in %.0fs "
+                "and may arrive twice",
+                message.id,
+                chat_id,
+                why,
+                delay,
+            )
+        else:
+            log.warning(
+                "message %s to %s will be retried in %.0fs: %s", message.id, chat_id, delay, why
+            )
+        return False
 
     async def _gone(self, chat_id: int, why: str) -> bool:
         log.info("chat %s is gone (%s): marked inactive", chat_id, why)
@@ -265,6 +276,22 @@ class Sender:
         if self._loop_task is not None and not self._loop_task.done():
             self._loop_task.cancel()
             await asyncio.gather(self._loop_task, return_exceptions=True)
+        await self._record_left()
+
+    async def _record_left(self) -> None:
+        """One last try at writing the acceptances the database would not take yet."""
+        for message_id, (accepted_at, _failures) in list(self._accepted.items()):
+            try:
+                await self._outbox.mark_sent(message_id, accepted_at)
+            except Exception as exc:
+                log.error(
+                    "Telegram accepted message %s but it could not be recorded (%s): "
+                    "it will be sent again after a restart",
+                    message_id,
+                    reason(exc),
+                )
+            else:
+                del self._accepted[message_id]
 
 
 def _now() -> datetime:

@@ -1,15 +1,18 @@
-"""Dispatcher middlewares: counting updates in flight, and choosing each update's language."""
+"""Dispatcher middlewares: updates in flight, each update's language, a per-user throttle."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, TelegramObject, User
+from aiogram.types import Chat, Message, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
+from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import locale_of
 from bot.services.subscriptions import Subscriptions
@@ -92,3 +95,57 @@ class LocaleMiddleware(I18nMiddleware):
     def _telegram(self, user: User | None) -> str:
         code = locale_of(user.language_code if user else None)
         return code if code in self.i18n.available_locales else self.i18n.default_locale
+
+
+class Throttle(BaseMiddleware):
+    """Outer message middleware: at most `limit` commands from one user in `window` seconds.
+
+    The first command over the limit gets one polite reply in the user's language; the next
+    ones are ignored until the oldest counted command is `window` seconds old. Register it
+    after LocaleMiddleware, whose context the reply is translated in.
+    """
+
+    def __init__(
+        self,
+        limit: int = 10,
+        window: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limit = limit
+        self._window = window
+        self._clock = clock
+        self._recent: dict[int, deque[float]] = {}  # user -> when their counted commands came
+        self._told: set[int] = set()  # users told to slow down since their last counted command
+        self._swept = clock()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        """Pass the command on, or answer once that it came too fast, or drop it."""
+        if not isinstance(event, Message) or event.from_user is None:
+            return await handler(event, data)
+        user = event.from_user.id
+        if not (event.text or "").startswith("/") or self.admit(user):
+            return await handler(event, data)
+        if user not in self._told:
+            self._told.add(user)
+            log.info("user %s sent over %d commands in %.0fs", user, self._limit, self._window)
+            await event.answer(
+                _("Too many commands at once. Please wait a few seconds and try again.")
+            )
+        return None
+
+    def admit(self, user_id: int) -> bool:
+        """Count a command from this user now; False if it is over the limit."""
+        now = self._clock()
+        if len(self._recent) > 10_000 and now - self._swept > self._window:
+            self._swept = now  # forget users quiet for a whole window, once a window at most
+            horizon = now - self._window
+            self._recent = {u: q for u, q in self._recent.items() if q and q[-1] > horizon}
+            self._told &= self._recent.keys()
+        recent = self._recent.setdefault(user_id, deque())
+        while recent and recent[0] <= now - self._window:
+            recent.popleft()
+        if len(recent) >= self._limit:
+            return False
+        recent.append(now)
+        self._told.discard(user_id)
+        return True

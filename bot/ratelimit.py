@@ -12,7 +12,7 @@ PER_CHAT_INTERVAL = 1.0  # Telegram allows about one message a second to one cha
 
 
 class RateLimiter:
-    """At most `rate` sends in any second, one second apart per chat; retry_after pauses all.
+    """At most `rate` sends in any second, one second apart per chat; 429s pause all or one.
 
     A send counts from when it starts until one window after Telegram answered it: Telegram saw
     it at some moment in between, so no jitter on the way can put two sends in one window.
@@ -39,9 +39,26 @@ class RateLimiter:
         self._turn = asyncio.Lock()
         self._settled = asyncio.Event()
 
+    def now(self) -> float:
+        """The limiter's clock."""
+        return self._clock()
+
     def pause(self, seconds: float) -> None:
-        """Telegram said retry_after: nobody starts a send before then, whatever the chat."""
+        """Telegram said retry_after to the bot: nobody starts a send before then."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def pause_chat(self, chat_id: int, seconds: float) -> None:
+        """Telegram said retry_after for one chat: only sends to that chat wait."""
+        until = self._clock() + seconds
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
+
+    def ready_in(self, chat_id: int | None = None) -> float:
+        """Seconds until a pause (or, for a chat, its spacing) lets a send start."""
+        now = self._clock()
+        ready = self._paused_until
+        if chat_id is not None:
+            ready = max(ready, self._chat_next.get(chat_id, 0.0))
+        return max(0.0, ready - now)
 
     async def acquire(self, chat_id: int | None = None) -> None:
         """Wait for this send's turn and count it; call done() once Telegram has answered."""
@@ -61,7 +78,8 @@ class RateLimiter:
         self._answered.append(now)
         if chat_id is not None:
             self._chat_busy.discard(chat_id)
-            self._chat_next[chat_id] = now + self._per_chat
+            # max: a retry_after for this chat, set while its send was answered, still holds
+            self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), now + self._per_chat)
         self._settled.set()
         self._settled = asyncio.Event()
 
@@ -108,3 +126,40 @@ class RateLimiter:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await settled.wait()
+
+
+CHAT_LIMIT_SPAN = 60.0  # Telegram's slowest per-chat limit (20 a minute in groups) spans a minute
+SEVERAL_CHATS = 1.0  # 429s for two chats this close together are about the bot's own limit
+
+
+class RetryAfterScope:
+    """Tells a 429 about one chat's limit from one about the whole bot's.
+
+    Telegram's 429 does not say which limit it is about. A chat's own limit can only be hit
+    by a chat the bot sent to within the last minute; a 429 for any other chat, for a second
+    chat within a second of another's, or for a call that names no chat is the bot's.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._accepted: dict[int, float] = {}  # chat -> when Telegram last accepted a message
+        self._last: tuple[int | None, float] = (None, float("-inf"))  # the last 429: chat, when
+
+    def accepted(self, chat_id: int) -> None:
+        """Telegram accepted a message to this chat."""
+        now = self._clock()
+        if len(self._accepted) > 50_000:
+            horizon = now - CHAT_LIMIT_SPAN
+            self._accepted = {c: t for c, t in self._accepted.items() if t > horizon}
+        self._accepted[chat_id] = now
+
+    def is_global(self, chat_id: int | None) -> bool:
+        """Note a 429 for this chat (None: a call without one); True if it is the bot's limit."""
+        now = self._clock()
+        last_chat, last_at = self._last
+        self._last = (chat_id, now)
+        if chat_id is None:
+            return True
+        if last_chat != chat_id and now - last_at < SEVERAL_CHATS:
+            return True
+        return now - self._accepted.get(chat_id, float("-inf")) > CHAT_LIMIT_SPAN

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -22,7 +25,12 @@ def tick_seconds(poll_interval: int) -> float:
 
 
 class Clock:
-    """Owns the AsyncIOScheduler: a poll tick and a digest tick, each returning fast."""
+    """Owns the AsyncIOScheduler: a poll tick and a digest tick, each returning fast.
+
+    APScheduler cancels a running coroutine job when it shuts down, so its jobs only start a
+    tick in a task of ours and return; `drain()` lets a running tick finish. A tick still
+    running when the next one is due makes that one skip, as max_instances=1 would.
+    """
 
     def __init__(
         self,
@@ -38,14 +46,33 @@ class Clock:
         self._poller = poller
         self._digests = digests
         self._outbox = outbox
+        self._ticks: dict[str, asyncio.Task[int]] = {}
+        self._stopped = False
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         common = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         self._scheduler.add_job(
-            self.poll_tick, "interval", seconds=tick_seconds(poll_interval), id="poll", **common
+            self._start_tick,
+            "interval",
+            args=("poll", self.poll_tick),
+            seconds=tick_seconds(poll_interval),
+            id="poll",
+            **common,
         )
         self._scheduler.add_job(
-            self.digest_tick, "interval", seconds=digest_tick, id="digest", **common
+            self._start_tick,
+            "interval",
+            args=("digest", self.digest_tick),
+            seconds=digest_tick,
+            id="digest",
+            **common,
         )
+
+    async def _start_tick(self, name: str, tick: Callable[[], Coroutine[Any, Any, int]]) -> None:
+        """What APScheduler runs: the tick in a task it cannot cancel, unless one still runs."""
+        running = self._ticks.get(name)
+        if self._stopped or (running is not None and not running.done()):
+            return
+        self._ticks[name] = asyncio.create_task(tick(), name=f"tick:{name}")
 
     async def poll_tick(self) -> int:
         """Hand every due feed to the poller (it skips feeds already running)."""
@@ -78,6 +105,18 @@ class Clock:
         self._scheduler.modify_job("digest", next_run_time=utcnow())
 
     def stop(self) -> None:
-        """No new ticks; work already handed over is drained by its owner."""
+        """No new ticks; `drain()` waits for the running ones."""
+        self._stopped = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+    async def drain(self, grace: float) -> None:
+        """Let running ticks finish (each plan is one transaction); cancel them after `grace`."""
+        running = [t for t in self._ticks.values() if not t.done()]
+        if not running:
+            return
+        _done, late = await asyncio.wait(running, timeout=grace)
+        for task in late:
+            log.warning("%s still running after %.1fs: cancelled", task.get_name(), grace)
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)

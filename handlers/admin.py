@@ -79,7 +79,7 @@ async def cmd_feeds(message: Message, feed_admin: FeedAdmin, settings_tz: str) -
 
 
 async def cmd_stats(message: Message, stats: StatsSource) -> None:
-    """/stats: subscribers, feeds, items, messages sent in 24 hours."""
+    """/stats: subscribers, feeds, items, messages sent in 24 hours, sends repeated."""
     s = await stats()
     lines = (
         _("Subscribers: {active} active, {inactive} inactive").format(
@@ -88,6 +88,9 @@ async def cmd_stats(message: Message, stats: StatsSource) -> None:
         _("Feeds: {feeds}, failing: {failing}").format(feeds=s.feeds, failing=s.failing_feeds),
         _("Items: {items}").format(items=s.items),
         _("Messages sent in 24 hours: {sent}").format(sent=s.sent_24h),
+        _("Sent again after a network timeout, since start: {count}").format(
+            count=s.resent_after_timeout
+        ),
     )
     await message.answer("\n".join(lines))
 

@@ -23,6 +23,9 @@ class Stats:
     failing_feeds: int
     items: int
     sent_24h: int
+    # Counted by this process's sender, not stored: /stats says "since start". A send that got
+    # no answer after it left may have arrived, so each of these may be a duplicate.
+    resent_after_timeout: int = 0
 
 
 StatsSource = Callable[[], Awaitable[Stats]]

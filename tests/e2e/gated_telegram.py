@@ -17,6 +17,7 @@ from tests.support.fake_telegram import FakeTelegram, Msg
 @dataclass
 class _Gate:
     passes: int  # sends still let through before holding starts
+    holds: int | None  # sends still to hold once holding started (None: every one)
     opened: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -28,9 +29,10 @@ class GatedTelegram(FakeTelegram):
         self._gates: dict[int | str, _Gate] = {}
         self.held: list[Msg] = []  # accepted messages whose answer is being held back now
 
-    def hold(self, chat_id: int | str, *, after: int = 0) -> None:
-        """Let `after` sends to chat_id through, then hold the answers to the next ones."""
-        self._gates[chat_id] = _Gate(after)
+    def hold(self, chat_id: int | str, *, after: int = 0, count: int | None = None) -> None:
+        """Let `after` sends to chat_id through, then hold the answers to the next `count`
+        (None: all of them). A held answer waits for release() or for the bot to hang up."""
+        self._gates[chat_id] = _Gate(after, count)
 
     def release(self, chat_id: int | str) -> None:
         """Answer the held sends to chat_id, and let later ones through at once."""
@@ -53,6 +55,10 @@ class GatedTelegram(FakeTelegram):
         if gate.passes > 0:
             gate.passes -= 1
             return result
+        if gate.holds is not None:
+            if gate.holds == 0:
+                return result
+            gate.holds -= 1
         msg = self.current(chat_id, result["message_id"])
         self.held.append(msg)
         await self._notify()

@@ -175,4 +175,5 @@ async def test_stats_counts_subscribers_feeds_items_and_sent_messages(
         "Feeds: 1, failing: 0",
         f"Items: {len(TITLES)}",
         "Messages sent in 24 hours: 0",
+        "Sent again after a network timeout, since start: 0",
     ]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.storage.engine import make_engine
+from bot.storage.migrate import upgrade_to_head
 from tests.support.fake_telegram import FakeTelegram
 
 
@@ -30,3 +34,14 @@ async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
     client = make_bot(fake)
     yield client
     await client.session.close()
+
+
+@pytest.fixture
+async def sqlite(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A migrated SQLite file, for the tests that need one backend only."""
+    eng = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'habar.db'}")
+    await upgrade_to_head(eng)
+    try:
+        yield eng
+    finally:
+        await eng.dispose()

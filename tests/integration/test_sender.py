@@ -4,87 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery import RateLimiter, Sender, TelegramLimits
-from bot.storage.engine import make_engine
-from bot.storage.migrate import upgrade_to_head
-from bot.storage.outbox import OutboxRepo, Plan
-from bot.storage.subscribers import Subscriber, SubscriberRepo
-from bot.storage.tables import outbox
-from tests.support.fake_telegram import FakeTelegram
+from bot.storage.outbox import OutboxRepo
+from bot.storage.subscribers import SubscriberRepo
+from tests.integration.sending import parts, queue, received, rows, sending
+from tests.support.fake_telegram import ApiError, FakeTelegram
 
 SLACK = 0.1  # a request already on the wire when Telegram said 429 may still land this late
-
-
-@pytest.fixture
-async def sqlite(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    """A migrated SQLite file, for the tests that need one backend only."""
-    eng = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'habar.db'}")
-    await upgrade_to_head(eng)
-    try:
-        yield eng
-    finally:
-        await eng.dispose()
-
-
-def parts(chat_id: int, n: int) -> list[str]:
-    return [
-        f"<b>Дайджест {chat_id}</b>\nчасть {i} из {n}: <i>новости</i>" for i in range(1, n + 1)
-    ]
-
-
-async def queue(engine: AsyncEngine, chat_id: int, texts: list[str]) -> None:
-    """Subscribe the chat if needed and queue a digest of these parts through the repos."""
-    now = datetime.now(UTC)
-    subs = SubscriberRepo(engine)
-    if await subs.get(chat_id) is None:
-        zone = "Asia/Almaty"
-        sub = Subscriber(
-            chat_id, "ru", None, None, "daily", ("09:00",), zone, "active", 0, None, now
-        )
-        await subs.create(sub, now)
-    assert await OutboxRepo(engine).plan(chat_id, lambda _s, _r: Plan(texts, None), now) == 0
-
-
-@asynccontextmanager
-async def sending(
-    engine: AsyncEngine, fake: FakeTelegram, rate: float = 200.0
-) -> AsyncIterator[Sender]:
-    """A started Sender on its own Bot client, drained and closed on the way out."""
-    bot = Bot(fake.token, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.url)))
-    bot.session.middleware(TelegramLimits(RateLimiter(rate)))
-    sender = Sender(bot, outbox=OutboxRepo(engine), subscribers=SubscriberRepo(engine))
-    sender.start()
-    try:
-        yield sender
-    finally:
-        await sender.drain(5.0)
-        await bot.session.close()
-
-
-async def rows(engine: AsyncEngine) -> list[tuple[int, str, bool, str | None, int]]:
-    """(chat, text, sent, error, attempts) of every outbox row, in planned order."""
-    query = select(outbox).order_by(outbox.c.id)
-    async with engine.connect() as conn:
-        return [
-            (r.chat_id, r.text, r.sent_at is not None, r.error, r.attempts)
-            for r in await conn.execute(query)
-        ]
-
-
-def received(fake: FakeTelegram, chat_id: int) -> list[str]:
-    return [m.html for m in fake.sent_to(chat_id)]
 
 
 def assert_paused_after_every_429(fake: FakeTelegram) -> int:
@@ -119,17 +53,31 @@ async def test_every_queued_part_reaches_its_chat_once_and_in_order(
     assert [sent for _c, _t, sent, _e, _a in await rows(engine)] == [True] * 12
 
 
+def _no_rights(fake: FakeTelegram, chat_id: int) -> None:
+    """A group that muted the bot: members may not send text, the bot included."""
+    rights = "Bad Request: not enough rights to send text messages to the chat"
+    fake.faults.chats[chat_id] = ApiError(400, rights)
+
+
 @pytest.mark.parametrize(
     ("fault", "status"),
-    [("block", 403), ("deactivate", 403), ("not_found", 400)],
-    ids=["blocked-the-bot", "deactivated", "chat-not-found"],
+    [
+        (FakeTelegram.block, 403),
+        (FakeTelegram.deactivate, 403),
+        (FakeTelegram.not_found, 400),
+        (_no_rights, 400),
+    ],
+    ids=["blocked-the-bot", "deactivated", "chat-not-found", "muted-group"],
 )
 async def test_a_gone_chat_is_marked_blocked_once_and_the_others_get_their_digests(
-    sqlite: AsyncEngine, fake: FakeTelegram, fault: str, status: int
+    sqlite: AsyncEngine,
+    fake: FakeTelegram,
+    fault: Callable[[FakeTelegram, int], None],
+    status: int,
 ) -> None:
     for chat in (1, 2, 3):
         await queue(sqlite, chat, parts(chat, 2))
-    getattr(fake, fault)(2)
+    fault(fake, 2)
 
     async with sending(sqlite, fake) as sender:
         await fake.wait_sent(lambda m: m.chat_id != 2, count=4)

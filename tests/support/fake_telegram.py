@@ -130,6 +130,7 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
             self.stats.count_error(exc.code)
             self.errors.append((name, exc.code, exc.description))
             self.error_at.append(asyncio.get_running_loop().time())
+            await self._notify()  # a test may be waiting for this error
             return _reply(exc.payload(), exc.code)
         return _reply({"ok": True, "result": result}, 200)
 

@@ -1,0 +1,137 @@
+"""The Sender when things go wrong after or around a send: failed writes, 401, 404, floods."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from datetime import datetime
+
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.delivery import MAX_UNKNOWN_ATTEMPTS
+from bot.storage.outbox import OutboxRepo
+from bot.telegram_limits import TOKEN_REJECTED
+from tests.integration.sending import parts, queue, received, rows, sending
+from tests.support.fake_telegram import ApiError, FakeTelegram
+
+
+class LockedOutbox(OutboxRepo):
+    """The real outbox, whose first `failures` mark-sent writes fail as a locked SQLite does."""
+
+    def __init__(self, engine: AsyncEngine, failures: int) -> None:
+        super().__init__(engine)
+        self.failures = failures
+
+    async def mark_sent(self, message_id: int, now: datetime) -> None:
+        """Fail while failures are left, then write for real."""
+        if self.failures:
+            self.failures -= 1
+            locked = sqlite3.OperationalError("database is locked")
+            raise OperationalError("UPDATE outbox SET sent_at=?", (), locked)
+        await super().mark_sent(message_id, now)
+
+
+class WatchedOutbox(OutboxRepo):
+    """The real outbox, saying when a message was given up."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.failed = asyncio.Event()
+
+    async def mark_failed(self, message_id: int, error: str) -> None:
+        """Write, then tell the test."""
+        await super().mark_failed(message_id, error)
+        self.failed.set()
+
+
+async def test_a_message_telegram_accepted_is_sent_once_when_recording_it_fails(
+    engine: AsyncEngine, fake: FakeTelegram
+) -> None:
+    first, second = parts(21, 2)
+    await queue(engine, 21, [first, second])
+    box = LockedOutbox(engine, failures=2)
+
+    async with sending(engine, fake, outbox=box):
+        # Two messages arrive: the second part, or (before the fix) the first one again.
+        await fake.wait_sent(chat_id=21, count=2, timeout=15)
+
+    assert received(fake, 21) == [first, second]
+    assert box.failures == 0  # the write was refused twice before it went through
+    assert [(sent, attempts) for _c, _t, sent, _e, attempts in await rows(engine)] == [
+        (True, 0),
+        (True, 0),
+    ]
+
+
+async def test_a_rejected_token_stops_sending_says_so_once_and_keeps_the_queue(
+    sqlite: AsyncEngine, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    for chat in (1, 2, 3):
+        await queue(sqlite, chat, parts(chat, 2))
+    rejected = asyncio.Event()
+
+    async with sending(sqlite, fake, token="42:REVOKED", on_token_rejected=rejected.set):
+        await asyncio.wait_for(rejected.wait(), 10)
+
+    said = [r.getMessage() for r in caplog.records if "BOT_TOKEN" in r.getMessage()]
+    assert said == [TOKEN_REJECTED]
+    assert "BOT_TOKEN was rejected by Telegram" in TOKEN_REJECTED
+    assert fake.stats.requests <= 3  # at most one try per chat, and no retries
+    assert fake.sent == []
+    # Nothing counted against the messages: they go out once a valid token is set.
+    assert {(sent, error, attempts) for *_ct, sent, error, attempts in await rows(sqlite)} == {
+        (False, None, 0)
+    }
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [ApiError(404, "Not Found"), ApiError(418, "I'm a teapot")],
+    ids=["404", "unknown-code"],
+)
+async def test_an_error_we_cannot_place_is_retried_a_bounded_number_of_times_then_given_up(
+    sqlite: AsyncEngine, fake: FakeTelegram, caplog: pytest.LogCaptureFixture, refusal: ApiError
+) -> None:
+    await queue(sqlite, 7, parts(7, 1))
+    fake.faults.chats[7] = refusal
+
+    box = WatchedOutbox(sqlite)
+
+    async with sending(sqlite, fake, outbox=box, retry_base=0.01):
+        await asyncio.wait_for(box.failed.wait(), 10)
+
+    assert len(fake.errors) == MAX_UNKNOWN_ATTEMPTS  # given up: never tried again
+    [(_chat, _text, sent, error, _attempts)] = await rows(sqlite)
+    assert not sent
+    assert error is not None
+    assert error.startswith(f"gave up after {MAX_UNKNOWN_ATTEMPTS} attempts: ")
+    assert refusal.description in error
+    [given_up] = [r for r in caplog.records if "giving up" in r.getMessage()]
+    assert given_up.levelno == logging.ERROR
+    assert refusal.description in given_up.getMessage()
+
+
+async def test_a_429_for_one_chat_does_not_delay_another_chats_digest(
+    sqlite: AsyncEngine, fake: FakeTelegram
+) -> None:
+    fake.rate_limit(per_chat_per_second=1 / 3)  # one message per chat in any 3 seconds
+    a, b = 31, 32
+    await queue(sqlite, a, parts(a, 2))
+
+    async with sending(sqlite, fake) as sender:
+        await fake.wait_until(lambda: len(fake.errors) == 1)  # A's second part: 429
+        [(_method, code, description)] = fake.errors
+        flooded_at, retry_after = fake.error_at[0], int(description.rsplit(" ", 1)[1])
+        assert code == 429
+        await queue(sqlite, b, parts(b, 1))
+        sender.wake()
+        [to_b] = await fake.wait_sent(chat_id=b)
+        [_first, second] = await fake.wait_sent(chat_id=a, count=2)
+
+    assert to_b.at < flooded_at + retry_after  # B did not wait out A's pause
+    assert second.at >= flooded_at + retry_after - 0.01  # A did
+    assert len(fake.errors) == 1  # A was not tried again inside its pause
+    assert received(fake, a) == parts(a, 2)
