@@ -37,7 +37,11 @@ def _strings(value: str | tuple[str, ...] | list[str]) -> list[str]:
 
 def _used_in_code() -> set[str | tuple[str, str]]:
     found: set[str | tuple[str, str]] = set()
-    for path in [ROOT / "bot" / "i18n.py", *sorted((ROOT / "handlers").glob("*.py"))]:
+    for path in [
+        ROOT / "bot" / "i18n.py",
+        ROOT / "bot" / "catalogues.py",
+        *sorted((ROOT / "handlers").glob("*.py")),
+    ]:
         with path.open("rb") as fp:
             for _lineno, message, _comments, _context in extract("python", fp, KEYWORDS):
                 found.add(message)
