@@ -52,6 +52,20 @@ FEED_REASONS = {
 }
 
 
+# What a reply quotes back of the user's input: a 4 KB argument must not make the reply too
+# long for Telegram (it would be rejected, and the user would get nothing).
+QUOTED_VALUES = 3
+QUOTED_CHARS = 30
+QUOTED_PARAMS = ("bad", "value")  # params holding user input; `valid` and `limit` are ours
+
+
+def excerpt(words: str, *, most: int = QUOTED_VALUES, width: int = QUOTED_CHARS) -> str:
+    """At most `most` of the space-separated `words`, each cut to `width`, "+N" for the rest."""
+    values = words.split()
+    shown = " ".join(cut(v, width) for v in values[:most])
+    return f"{shown} +{len(values) - most}" if len(values) > most else shown
+
+
 def input_error_text(exc: InputError) -> str:
     """The localized message for an InputError."""
     key = exc.key
@@ -61,7 +75,8 @@ def input_error_text(exc: InputError) -> str:
     if template is None:
         log.warning("no message for InputError key %r", exc.key)
         return _("That did not work; nothing was changed.")
-    return _(template).format(**exc.params)
+    params = {k: excerpt(v) if k in QUOTED_PARAMS else v for k, v in exc.params.items()}
+    return _(template).format(**params)
 
 
 def feed_reason(kind: str) -> str:

@@ -44,6 +44,31 @@ async def test_lang_with_unknown_code_lists_valid_codes_and_changes_nothing(
     assert "Languages: Қазақша" in (await chat.ask("/settings")).text
 
 
+async def test_lang_with_4kb_of_junk_gets_a_short_reply_and_changes_nothing(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = await _started(habar, fake_tg, 5010, langs="kk")
+    junk = " ".join(f"junk{n:04d}" + "z" * 40 for n in range(85))  # ~4,000 characters
+    reply = await chat.ask(f"/lang {junk}")
+    assert len(reply.text) < 300
+    assert "ru kk en all" in reply.text
+    assert "junk0000" in reply.text and "+82" in reply.text  # three quoted, the rest counted
+    assert "junk0003" not in reply.text
+    assert "Nothing was changed" in reply.text
+    assert "Languages: Қазақша" in (await chat.ask("/settings")).text
+
+
+async def test_schedule_with_a_4kb_word_gets_a_short_reply_and_changes_nothing(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = await _started(habar, fake_tg, 5011)
+    await chat.ask("/schedule hourly")
+    reply = await chat.ask("/schedule daily 1" + "9" * 4000)
+    assert len(reply.text) < 300
+    assert "instant | hourly | daily HH:MM" in reply.text
+    assert "Schedule: hourly" in (await chat.ask("/settings")).text
+
+
 async def test_topics_with_unknown_slug_lists_valid_slugs_and_changes_nothing(
     habar: Habar, fake_tg: FakeTelegram
 ) -> None:
