@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -199,3 +200,26 @@ async def test_a_poll_the_database_refuses_does_not_lose_the_others(
     assert isinstance(kept_outcome, PollOutcome)
     assert kept_outcome.new_items == 1
     assert [i.url for i in await res.items.latest(5)] == ["https://kasipodak.example.kz/news/1"]
+
+
+async def test_a_topics_file_topic_is_given_to_the_items_a_poll_stores(
+    db_url: str, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    custom = tmp_path / "topics.toml"
+    custom.write_text(
+        'extends = "builtin"\n\n[[topic]]\nslug = "sport"\n'
+        'name = { ru = "Спорт", kk = "Спорт", en = "Sport" }\n'
+        'ru = ["футбол"]\nkk = ["футбол"]\nen = ["football"]\n',
+        encoding="utf-8",
+    )
+    match = {"title": "Astana football club wins the league", "description": "A football final."}
+    url = feed_server.add("/sport.xml", rss([story(1, **match)], title="Sport KZ"))
+    settings = load_settings(
+        database_url=db_url, allow_private_feeds=True, topics_file=str(custom)
+    )
+    with ThreadPoolExecutor(2) as pool:
+        async with open_resources(settings, executor=pool) as res:
+            await add_feed(res, url)
+            await poll_all(res)
+            [item] = await res.items.latest(5)
+    assert "sport" in item.topics
