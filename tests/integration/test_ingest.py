@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from bot.app import Resources, open_resources
 from bot.config import load_settings
@@ -223,3 +224,36 @@ async def test_a_topics_file_topic_is_given_to_the_items_a_poll_stores(
             await poll_all(res)
             [item] = await res.items.latest(5)
     assert "sport" in item.topics
+
+
+async def test_a_fast_feed_is_stored_without_waiting_for_a_slow_one(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    slow = await add_feed(res, feed_server.slow("/slow.xml", 6.0, rss([story(1)])))
+    fast = await add_feed(res, feed_server.add("/fast.xml", rss([story(2)])))
+    slow_poll = asyncio.create_task(res.ingest.poll_feed(slow))
+    # Its news waits a moment for company, never for the slow feed's whole fetch.
+    outcome = await asyncio.wait_for(res.ingest.poll_feed(fast), 4.0)
+    assert outcome.new_items == 1
+    assert not slow_poll.done()
+    assert (await slow_poll).new_items == 1
+
+
+async def test_polls_that_finish_together_are_stored_in_a_few_transactions(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    for n in range(20):
+        await add_feed(res, feed_server.add(f"/f{n}.xml", rss([story(n)])))
+    commits = 0
+
+    def count(_conn: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(res.engine.sync_engine, "commit", count)
+    try:
+        outcomes = await poll_all(res)
+    finally:
+        event.remove(res.engine.sync_engine, "commit", count)
+    assert sorted(o.new_items for o in outcomes.values()) == [1] * 20
+    assert commits <= 5, f"20 polls took {commits} transactions"
