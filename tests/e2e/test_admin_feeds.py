@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+
 from tests.e2e.conftest import Chat, Habar
 from tests.support.feed_server import FeedServer, rss
 
@@ -16,10 +19,26 @@ async def test_feeds_shows_a_failing_feeds_last_error_and_its_failures_in_a_row(
     await habar.poll()
 
     listed = await admin.ask("/feeds")
-    assert "#1 Gone News" in listed.text
-    assert "Last error: The server answered with an error status." in listed.text
-    assert "failures in a row: 2" in listed.text
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d"
+    _head, _blank, name, link, items, error = listed.text.split("\n")
+    assert (name, link) == ("#1 Gone News", url)
+    assert re.fullmatch(rf"Items: 0; last success: {stamp}", items)
+    assert re.fullmatch(
+        rf"Last error: The server answered with an error status\. \({stamp}\); "
+        r"failures in a row: 2",
+        error,
+    )
     assert listed.link_preview_disabled
+
+
+async def test_a_feed_without_a_title_is_listed_with_a_dash(
+    habar: Habar, admin: Chat, feed_server: FeedServer
+) -> None:
+    url = feed_server.add("/untitled.xml", rss([]))
+    now = datetime.now(UTC)
+    await habar.app.res.feeds.add(url=url, title="", site_url=None, lang_hint=None, now=now)
+    listed = await admin.ask("/feeds")
+    assert "#1 —" in listed.text.split("\n")
 
 
 async def test_feed_commands_with_wrong_arguments_answer_with_their_usage(

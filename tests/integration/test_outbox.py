@@ -316,3 +316,26 @@ async def test_all_languages_include_other_and_a_language_filter_never_does(
 
     assert planner.seen == [expected]
     assert [r.title for r in await box.pending_items(0, langs, None)] == expected
+
+
+async def test_what_a_preview_takes_follows_the_topic_filter_too(engine: AsyncEngine) -> None:
+    box = OutboxRepo(engine)
+    await store(
+        engine,
+        news("1", "ru sport", lang=Lang.RU, topics=frozenset({"sport"})),
+        news("2", "ru economy", lang=Lang.RU, topics=frozenset({"economy"})),
+    )
+    taken = await box.pending_items(0, None, frozenset({"economy"}))
+    assert [r.title for r in taken] == ["ru economy"]
+
+
+async def test_a_refusal_is_stored_cut_to_300_characters(engine: AsyncEngine) -> None:
+    subs, box = SubscriberRepo(engine), OutboxRepo(engine)
+    await subs.create(subscriber(4), NOW)
+    await store(engine, news("1", "Новость"))
+    await box.plan(4, Planner(), NOW)
+    [message] = await box.pending(10)
+    await box.mark_failed(message.id, "Bad Request: " + "x" * 400)
+    async with engine.connect() as conn:
+        error = (await conn.execute(select(outbox.c.error))).scalar_one()
+    assert error == ("Bad Request: " + "x" * 400)[:300]

@@ -30,6 +30,12 @@ def test_tapping_the_last_missing_language_back_means_all_languages() -> None:
     assert toggle(None, "en", LANGS) == frozenset({"ru", "kk"})
 
 
+def test_an_out_of_date_button_is_refused_as_such() -> None:
+    with pytest.raises(InputError) as caught:
+        toggle(None, "de", LANGS)
+    assert caught.value.key == "bad_button"
+
+
 def test_a_kind_that_takes_no_times_refuses_them() -> None:
     with pytest.raises(InputError) as caught:
         parse_schedule("hourly 09:00")
