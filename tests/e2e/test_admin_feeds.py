@@ -57,3 +57,14 @@ async def test_delfeed_names_the_removed_feed_without_a_link_preview(
     removed = await admin.ask("/delfeed 1")
     assert removed.text.startswith("Feed #1 removed: Short Lived")
     assert removed.link_preview_disabled
+
+
+async def test_addfeed_counts_one_item_in_the_singular(
+    habar: Habar, admin: Chat, feed_server: FeedServer
+) -> None:
+    url = feed_server.add(
+        "/one.xml",
+        rss([{"title": "Alone", "link": "https://one.kz/1", "description": "x"}], title="One"),
+    )
+    reply = await admin.ask(f"/addfeed {url}", timeout=30)
+    assert reply.text.splitlines()[-1] == "1 item stored"
