@@ -1,20 +1,14 @@
-"""Composition root: builds every long-lived resource once and closes them in order."""
+"""Composition root: the Telegram side (Bot, Dispatcher, sender, clock) on bot.resources."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
-import multiprocessing
-import os
 import signal
-from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, replace
-from datetime import timedelta
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
+from dataclasses import replace
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -28,155 +22,27 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import User
-from aiogram.utils.i18n import I18n
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.delivery import RateLimiter, Sender, TelegramLimits
-from bot.i18n import GettextLocalizer, make_i18n
+from bot.i18n import make_i18n
 from bot.menus import CommandMenus
 from bot.middlewares import InFlight, LocaleMiddleware, Throttle
-from bot.poller import Poller
+from bot.resources import GRACE_SECONDS, Resources, make_executor, open_resources
 from bot.scheduler import Clock
-from bot.services.digest import Digests
-from bot.services.feed_admin import FeedAdmin
-from bot.services.ingest import Ingest, PollOutcome
-from bot.services.stats import Stats, collect
-from bot.services.subscriptions import Subscriptions
-from bot.storage.engine import make_engine
-from bot.storage.feeds import FeedRepo
-from bot.storage.items import ItemRepo
-from bot.storage.migrate import upgrade_to_head
-from bot.storage.outbox import OutboxRepo
-from bot.storage.subscribers import SubscriberRepo
-from feeds.fetch import Fetcher, FetchLimits, make_session
-from feeds.topics import Taxonomy
+from bot.services.stats import Stats
 from handlers import get_routers
+
+# Re-exported: tests, benches and older callers open resources through the composition root.
+__all__ = ["GRACE_SECONDS", "HabarApp", "Resources", "make_executor", "open_resources", "run"]
 
 log = logging.getLogger(__name__)
 
-GRACE_SECONDS = 10.0
 CONNECT_RETRY_MAX = 60.0  # seconds between getMe attempts while Telegram cannot be reached
 
 
 class StartupError(Exception):
     """The bot cannot start; the message says why in one line (exit code 2)."""
-
-
-@dataclass
-class Resources:
-    """Everything the bot, the CLI and the tests run on."""
-
-    settings: Settings
-    engine: AsyncEngine
-    feeds: FeedRepo
-    items: ItemRepo
-    subscribers: SubscriberRepo
-    outbox: OutboxRepo
-    taxonomy: Taxonomy
-    i18n: I18n
-    ingest: Ingest
-    feed_admin: FeedAdmin
-    poller: Poller
-    subs: Subscriptions
-    digests: Digests
-
-    async def stats(self) -> Stats:
-        """The numbers /stats shows."""
-        return await collect(
-            subscribers=self.subscribers, feeds=self.feeds, items=self.items, outbox=self.outbox
-        )
-
-
-def make_executor() -> Executor:
-    """Worker processes for parsing: feedparser is CPU-bound and would stall the event loop.
-
-    `spawn` because forking a process that runs threads (aiosqlite) can deadlock the child.
-    """
-    workers = max(1, min(os.cpu_count() or 1, 8))
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-
-
-@asynccontextmanager
-async def open_resources(
-    settings: Settings, *, executor: Executor | None = None
-) -> AsyncIterator[Resources]:
-    """Open the database (migrated to head), the feed HTTP session and the services."""
-    async with AsyncExitStack() as stack:
-        engine = make_engine(settings.database_url)
-        stack.push_async_callback(engine.dispose)
-        await upgrade_to_head(engine)
-        if executor is None:
-            executor = make_executor()
-            stack.callback(executor.shutdown, wait=True, cancel_futures=True)
-        limits = FetchLimits()
-        session = make_session(limits, allow_private=settings.allow_private_feeds)
-        stack.push_async_callback(session.close)
-        fetcher = Fetcher(session, limits)
-        backfill = timedelta(hours=settings.backfill_hours)
-        feeds, items = FeedRepo(engine), ItemRepo(engine)
-        subscribers, outbox = SubscriberRepo(engine), OutboxRepo(engine)
-        topics_file = settings.topics_file or None
-        taxonomy = Taxonomy.load(Path(topics_file) if topics_file else None)
-        i18n = make_i18n()
-        ingest = Ingest(
-            fetcher=fetcher,
-            feeds=feeds,
-            items=items,
-            executor=executor,
-            interval=timedelta(seconds=settings.poll_interval_seconds),
-            backfill=backfill,
-            taxonomy_path=topics_file,
-        )
-        admin = FeedAdmin(
-            feeds=feeds,
-            items=items,
-            fetcher=fetcher,
-            ingest=ingest,
-            allow_private=settings.allow_private_feeds,
-            backfill=backfill,
-        )
-        digests = Digests(
-            subscribers=subscribers,
-            outbox=outbox,
-            topic_order=taxonomy.slugs,
-            localizer=GettextLocalizer(i18n, taxonomy),
-            backfill=backfill,
-        )
-
-        async def after_poll(outcome: PollOutcome) -> None:
-            if outcome.new_items:
-                digests.request_instant()
-
-        subs = Subscriptions(
-            subscribers,
-            topic_slugs=taxonomy.slugs,
-            default_tz=settings.default_timezone,
-            backfill=backfill,
-        )
-        poller = Poller(ingest, concurrency=limits.limit, on_outcome=after_poll)
-        # What start-up built lives as long as the process: keep the cyclic collector from
-        # scanning it again, or one full collection stalls the event loop for ~200 ms.
-        gc.collect()
-        gc.freeze()
-        # Background work is finished before the engine and sessions close (LIFO order).
-        stack.push_async_callback(digests.drain)
-        stack.push_async_callback(poller.drain, GRACE_SECONDS)
-        yield Resources(
-            settings=settings,
-            engine=engine,
-            feeds=feeds,
-            items=items,
-            subscribers=subscribers,
-            outbox=outbox,
-            taxonomy=taxonomy,
-            i18n=i18n,
-            ingest=ingest,
-            feed_admin=admin,
-            poller=poller,
-            subs=subs,
-            digests=digests,
-        )
 
 
 class HabarApp:
@@ -216,7 +82,7 @@ class HabarApp:
             digest_tick=self._digest_tick,
         )
         self.inflight = InFlight()
-        self.i18n = self.res.i18n
+        self.i18n = make_i18n(locales=self.res.catalogues.locales)
         self.menus = CommandMenus(self.i18n, s.admin_ids)
         self.dp = self.build_dispatcher()
         return self

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from bot.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
-    from bot.app import Resources
+    from bot.resources import Resources
 
 FEED_ERRORS = {
     "bad_url": "not an http(s) URL",
@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _offline(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import open_resources
+    from bot.resources import open_resources
 
     async with open_resources(settings) as res:
         if args.command == "feed":

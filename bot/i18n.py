@@ -10,21 +10,22 @@ from __future__ import annotations
 import gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
-from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from aiogram.utils.i18n import I18n
-from babel.dates import format_date
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
-from bot.services.render import DigestText
-from feeds.topics import Taxonomy
+from bot.catalogues import (
+    DEFAULT_LOCALE,
+    LOCALES,
+    LOCALES_DIR,
+    GettextLocalizer,
+    compile_all,
+    compile_po,
+)
 
-LOCALES_DIR = Path(__file__).resolve().parent / "locales"
-LOCALES = ("ru", "kk", "en")
-DEFAULT_LOCALE = "ru"
+__all__ = ["LOCALES", "LOCALES_DIR", "GettextLocalizer", "compile_po"]
+
 COMMANDS_FALLBACK_LOCALE = "en"  # the command list for clients in any other language
 
 
@@ -51,26 +52,20 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def compile_po(path: Path, locale: str) -> gettext.GNUTranslations:
-    """Compile one .po catalogue into gettext translations in memory (fuzzy entries skipped)."""
-    with path.open("rb") as fp:
-        catalog = read_po(fp, locale=locale, domain=path.stem)
-    buffer = BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
-
-
 class PoI18n(I18n):
     """aiogram's I18n, reading `<locale>/LC_MESSAGES/<domain>.po` instead of compiled .mo files."""
 
+    def __init__(
+        self, *, locales: dict[str, gettext.GNUTranslations] | None = None, **kwargs: Any
+    ) -> None:
+        self._compiled = locales
+        super().__init__(**kwargs)
+
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
-        """Compile every catalogue found under the locales directory."""
-        found: dict[str, gettext.GNUTranslations] = {}
-        for po in sorted(self.path.glob(f"*/LC_MESSAGES/{self.domain}.po")):
-            locale = po.parent.parent.name
-            found[locale] = compile_po(po, locale)
-        return found
+        """The catalogues given, or every one compiled from the locales directory."""
+        if self._compiled is not None:
+            return self._compiled
+        return compile_all(self.path, self.domain)
 
     @contextmanager
     def context(self) -> Iterator[I18n]:
@@ -86,9 +81,11 @@ class PoI18n(I18n):
             I18n.reset_current(token)
 
 
-def make_i18n(path: Path = LOCALES_DIR) -> I18n:
-    """The bot's I18n: ru, kk and en catalogues, Russian when nothing else is known."""
-    return PoI18n(path=path, default_locale=DEFAULT_LOCALE, domain="messages")
+def make_i18n(
+    path: Path = LOCALES_DIR, *, locales: dict[str, gettext.GNUTranslations] | None = None
+) -> I18n:
+    """The bot's I18n: ru, kk and en (given, or compiled here); Russian when nothing is known."""
+    return PoI18n(path=path, default_locale=DEFAULT_LOCALE, domain="messages", locales=locales)
 
 
 def locale_of(code: str | None) -> str | None:
@@ -97,35 +94,6 @@ def locale_of(code: str | None) -> str | None:
         return None
     base = code.replace("_", "-").split("-", 1)[0].lower()
     return base if base in LOCALES else None
-
-
-class GettextLocalizer:
-    """The digest's translated strings (the Localizer protocol of bot.services.digest)."""
-
-    def __init__(self, i18n: I18n, taxonomy: Taxonomy) -> None:
-        self._i18n = i18n
-        self._taxonomy = taxonomy
-
-    def digest_text(self, locale: str, count: int, day: date) -> DigestText:
-        """Header with the item count in its plural form and the day, 'other' heading, etc.
-
-        The day is Babel's "d MMMM": "5 наурыз", "5 марта", "5 March" (its long formats add
-        the year, and kk's adds "ж.").
-        """
-        i18n = self._i18n
-        header = i18n.gettext(
-            "Digest: {count} item", "Digest: {count} items", count, locale=locale
-        )
-        when = format_date(day, "d MMMM", locale=locale)
-        return DigestText(
-            header=f"{header.format(count=count)} · {when}",
-            other_heading=i18n.gettext("Other news", locale=locale),
-            continued=i18n.gettext("(continued)", locale=locale),
-        )
-
-    def topic_name(self, slug: str, locale: str) -> str:
-        """A topic's name in `locale`, from the taxonomy."""
-        return self._taxonomy.name(slug, locale)
 
 
 def describe(

@@ -55,6 +55,20 @@ FEED_REASONS = {
 }
 
 
+# What a reply quotes back of the user's input: a 4 KB argument must not make the reply too
+# long for Telegram (it would be rejected, and the user would get nothing).
+QUOTED_VALUES = 3
+QUOTED_CHARS = 30
+QUOTED_PARAMS = ("bad", "value")  # params holding user input; `valid` and `limit` are ours
+
+
+def excerpt(words: str, *, most: int = QUOTED_VALUES, width: int = QUOTED_CHARS) -> str:
+    """At most `most` of the space-separated `words`, each cut to `width`, "+N" for the rest."""
+    values = words.split()
+    shown = " ".join(cut(v, width) for v in values[:most])
+    return f"{shown} +{len(values) - most}" if len(values) > most else shown
+
+
 def _named(pairs: list[tuple[str, str]]) -> str:
     """'Name (slug), ...': what a reader understands, and what the command takes."""
     return ", ".join(f"{name} ({slug})" for name, slug in pairs)
@@ -77,7 +91,7 @@ def valid_text(key: str, taxonomy: Taxonomy | None) -> str | None:
 def input_error_text(exc: InputError, taxonomy: Taxonomy | None = None) -> str:
     """The localized message for an InputError; topic names need the taxonomy."""
     key = exc.key
-    params = dict(exc.params)
+    params = {k: excerpt(v) if k in QUOTED_PARAMS else v for k, v in exc.params.items()}
     valid = valid_text(key, taxonomy)
     if valid is not None:
         params["valid"] = valid

@@ -44,15 +44,42 @@ async def test_lang_with_unknown_code_lists_valid_codes_and_changes_nothing(
     assert "Languages: Kazakh" in (await chat.ask("/settings")).text
 
 
+async def test_lang_with_4kb_of_junk_gets_a_short_reply_and_changes_nothing(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = await _started(habar, fake_tg, 5010, langs="kk")
+    junk = " ".join(f"junk{n:04d}" + "z" * 40 for n in range(85))  # ~4,000 characters
+    reply = await chat.ask(f"/lang {junk}")
+    assert len(reply.text) < 300
+    assert "Kazakh (kk), Russian (ru), English (en), all languages (all)" in reply.text
+    assert "junk0000" in reply.text and "+82" in reply.text  # three quoted, the rest counted
+    assert "junk0003" not in reply.text
+    assert "Nothing was changed" in reply.text
+    assert "Languages: Kazakh" in (await chat.ask("/settings")).text
+
+
+async def test_schedule_with_a_4kb_word_gets_a_short_reply_and_changes_nothing(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    chat = await _started(habar, fake_tg, 5011)
+    await chat.ask("/schedule hourly")
+    reply = await chat.ask("/schedule daily 1" + "9" * 4000)
+    assert len(reply.text) < 300
+    assert "instant | hourly | daily HH:MM" in reply.text
+    assert "Schedule: hourly" in (await chat.ask("/settings")).text
+
+
 async def test_topics_with_unknown_slug_lists_valid_slugs_and_changes_nothing(
     habar: Habar, fake_tg: FakeTelegram
 ) -> None:
-    slugs = habar.app.res.taxonomy.slugs
+    taxonomy = habar.app.res.taxonomy
     chat = await _started(habar, fake_tg, 5003)
+    first = taxonomy.slugs[0]
+    await chat.ask(f"/topics {first}")  # not the default, so a reset would show
     reply = await chat.ask("/topics nosuch")
     assert "nosuch" in reply.text
-    assert all(slug in reply.text for slug in slugs)
-    assert "Topics: all topics" in (await chat.ask("/settings")).text
+    assert all(slug in reply.text for slug in taxonomy.slugs)
+    assert f"Topics: {taxonomy.name(first, 'en')}\n" in (await chat.ask("/settings")).text
 
 
 async def test_kazakh_error_for_an_unknown_topic_names_topics_in_kazakh_with_their_slugs(
@@ -112,10 +139,11 @@ async def test_schedule_with_impossible_time_names_the_format_and_changes_nothin
     habar: Habar, fake_tg: FakeTelegram
 ) -> None:
     chat = await _started(habar, fake_tg, 5006)
+    await chat.ask("/schedule daily 18:30")  # not the default, so a reset would show
     reply = await chat.ask("/schedule daily 25:99")
     assert "25:99" in reply.text
     assert "instant | hourly | daily HH:MM" in reply.text
-    assert "Schedule: daily at 09:00\n" in (await chat.ask("/settings")).text
+    assert "Schedule: daily at 18:30\n" in (await chat.ask("/settings")).text
 
 
 async def test_lang_keyboard_taps_edit_the_same_message_in_place(
@@ -231,8 +259,9 @@ async def test_unexpected_failure_is_logged_and_the_user_told_nothing_changed(
     async def broken(chat_id: int, args: str) -> None:
         raise RuntimeError("disk on fire")
 
+    chat = await _started(habar, fake_tg, 5301, langs="en")
     monkeypatch.setattr(habar.app.res.subs, "set_languages", broken)  # a fault, not a fake DB
-    chat = await _started(habar, fake_tg, 5301)
     reply = await chat.ask("/lang kk")
     assert reply.text == "Something went wrong; nothing was changed. Try later."
+    assert "Languages: English" in (await chat.ask("/settings")).text
     assert "disk on fire" in caplog.text

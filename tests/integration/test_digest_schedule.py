@@ -231,3 +231,22 @@ def _row(key: str, title: str) -> dict[str, object]:
         "first_seen_at": CREATED,
         "pushable": True,
     }
+
+
+async def test_a_resumed_subscriber_gets_no_news_older_than_the_backfill_window(
+    engine: AsyncEngine,
+) -> None:
+    bot = make_bot(engine, CREATED)
+    await bot.subs.start(1, "ru")
+    await bot.subs.stop(1)
+    await bot.store("paused", "Кәсіподақ жиналысы өтті")  # seen while the chat was paused
+    bot.clock.now = CREATED + timedelta(days=3)
+    await bot.store("fresh", "Шахтерлер жалақыны көтеруді талап етті")
+
+    _sub, new = await bot.subs.start(1, "ru")  # resumed, 3 days later
+    assert not new
+
+    assert await bot.tick(NINE_IN_ALMATY + timedelta(days=3)) == 1
+    [digest] = await bot.queued(1)
+    assert "Шахтерлер жалақыны көтеруді талап етті" in digest
+    assert "Кәсіподақ жиналысы өтті" not in digest

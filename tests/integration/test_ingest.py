@@ -6,8 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from bot.app import Resources, open_resources
 from bot.config import load_settings
@@ -199,3 +201,59 @@ async def test_a_poll_the_database_refuses_does_not_lose_the_others(
     assert isinstance(kept_outcome, PollOutcome)
     assert kept_outcome.new_items == 1
     assert [i.url for i in await res.items.latest(5)] == ["https://kasipodak.example.kz/news/1"]
+
+
+async def test_a_topics_file_topic_is_given_to_the_items_a_poll_stores(
+    db_url: str, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    custom = tmp_path / "topics.toml"
+    custom.write_text(
+        'extends = "builtin"\n\n[[topic]]\nslug = "sport"\n'
+        'name = { ru = "Спорт", kk = "Спорт", en = "Sport" }\n'
+        'ru = ["футбол"]\nkk = ["футбол"]\nen = ["football"]\n',
+        encoding="utf-8",
+    )
+    match = {"title": "Astana football club wins the league", "description": "A football final."}
+    url = feed_server.add("/sport.xml", rss([story(1, **match)], title="Sport KZ"))
+    settings = load_settings(
+        database_url=db_url, allow_private_feeds=True, topics_file=str(custom)
+    )
+    with ThreadPoolExecutor(2) as pool:
+        async with open_resources(settings, executor=pool) as res:
+            await add_feed(res, url)
+            await poll_all(res)
+            [item] = await res.items.latest(5)
+    assert "sport" in item.topics
+
+
+async def test_a_fast_feed_is_stored_without_waiting_for_a_slow_one(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    slow = await add_feed(res, feed_server.slow("/slow.xml", 6.0, rss([story(1)])))
+    fast = await add_feed(res, feed_server.add("/fast.xml", rss([story(2)])))
+    slow_poll = asyncio.create_task(res.ingest.poll_feed(slow))
+    # Its news waits a moment for company, never for the slow feed's whole fetch.
+    outcome = await asyncio.wait_for(res.ingest.poll_feed(fast), 4.0)
+    assert outcome.new_items == 1
+    assert not slow_poll.done()
+    assert (await slow_poll).new_items == 1
+
+
+async def test_polls_that_finish_together_are_stored_in_a_few_transactions(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    for n in range(20):
+        await add_feed(res, feed_server.add(f"/f{n}.xml", rss([story(n)])))
+    commits = 0
+
+    def count(_conn: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(res.engine.sync_engine, "commit", count)
+    try:
+        outcomes = await poll_all(res)
+    finally:
+        event.remove(res.engine.sync_engine, "commit", count)
+    assert sorted(o.new_items for o in outcomes.values()) == [1] * 20
+    assert commits <= 5, f"20 polls took {commits} transactions"

@@ -288,3 +288,54 @@ async def test_migrating_a_group_moves_its_subscription_and_pending_messages(
     pending = await box.pending(10)
     assert [p.chat_id for p in pending] == [-1001234567890] * 3
     assert [p.text for p in pending] == [f"<b>Жаңалық {i}</b>" for i in range(3)]
+
+
+@pytest.mark.parametrize(
+    ("langs", "expected"),
+    [
+        (None, ["ru news", "kk news", "en news", "uzbek news"]),
+        (frozenset({"ru", "kk", "en"}), ["ru news", "kk news", "en news"]),
+        (frozenset({"kk"}), ["kk news"]),
+    ],
+    ids=["all-languages", "all-three-chosen", "kazakh"],
+)
+async def test_all_languages_include_other_and_a_language_filter_never_does(
+    engine: AsyncEngine, langs: frozenset[str] | None, expected: list[str]
+) -> None:
+    subs, box, planner = SubscriberRepo(engine), OutboxRepo(engine), Planner()
+    await subs.create(subscriber(6, langs=langs), NOW)
+    await store(
+        engine,
+        news("1", "ru news", lang=Lang.RU),
+        news("2", "kk news", lang=Lang.KK),
+        news("3", "en news", lang=Lang.EN),
+        news("4", "uzbek news", lang=Lang.OTHER),
+    )
+
+    assert await box.plan(6, planner, NOW) == len(expected)
+
+    assert planner.seen == [expected]
+    assert [r.title for r in await box.pending_items(0, langs, None)] == expected
+
+
+async def test_what_a_preview_takes_follows_the_topic_filter_too(engine: AsyncEngine) -> None:
+    box = OutboxRepo(engine)
+    await store(
+        engine,
+        news("1", "ru sport", lang=Lang.RU, topics=frozenset({"sport"})),
+        news("2", "ru economy", lang=Lang.RU, topics=frozenset({"economy"})),
+    )
+    taken = await box.pending_items(0, None, frozenset({"economy"}))
+    assert [r.title for r in taken] == ["ru economy"]
+
+
+async def test_a_refusal_is_stored_cut_to_300_characters(engine: AsyncEngine) -> None:
+    subs, box = SubscriberRepo(engine), OutboxRepo(engine)
+    await subs.create(subscriber(4), NOW)
+    await store(engine, news("1", "Новость"))
+    await box.plan(4, Planner(), NOW)
+    [message] = await box.pending(10)
+    await box.mark_failed(message.id, "Bad Request: " + "x" * 400)
+    async with engine.connect() as conn:
+        error = (await conn.execute(select(outbox.c.error))).scalar_one()
+    assert error == ("Bad Request: " + "x" * 400)[:300]

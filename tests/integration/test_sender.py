@@ -7,13 +7,8 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.delivery import RateLimiter, Sender, TelegramLimits
-from bot.storage.outbox import OutboxRepo
 from bot.storage.subscribers import SubscriberRepo
 from tests.integration.sending import parts, queue, received, rows, sending
 from tests.support.fake_telegram import ApiError, FakeTelegram
@@ -177,41 +172,6 @@ async def test_a_part_telegram_refuses_is_marked_failed_and_the_rest_still_goes(
     assert states == [(True, False), (False, True), (True, False)]
     sub = await SubscriberRepo(sqlite).get(9)
     assert sub is not None and sub.status == "active"
-
-
-def crash() -> list[asyncio.Task[object]]:
-    """Kill every sender task at once, as a dying process would: no drain, no cleanup."""
-    tasks = [t for t in asyncio.all_tasks() if t.get_name().startswith("sender")]
-    for task in tasks:
-        task.cancel()
-    return tasks
-
-
-async def test_after_a_crash_mid_digest_a_new_sender_delivers_the_rest_repeating_at_most_one(
-    engine: AsyncEngine, fake: FakeTelegram
-) -> None:
-    chats = [11, 12, 13]
-    for chat in chats:
-        await queue(engine, chat, parts(chat, 3))
-    bot = Bot(fake.token, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.url)))
-    bot.session.middleware(TelegramLimits(RateLimiter(200)))
-    Sender(bot, outbox=OutboxRepo(engine), subscribers=SubscriberRepo(engine)).start()
-    await fake.wait_sent(count=4)
-    await asyncio.gather(*crash(), return_exceptions=True)
-    at_crash = len(fake.sent)
-    await bot.session.close()
-
-    async with sending(engine, fake):
-        await fake.wait_until(
-            lambda: all(set(parts(c, 3)) <= set(received(fake, c)) for c in chats)
-        )
-
-    for chat in chats:
-        got = received(fake, chat)
-        assert [t for i, t in enumerate(got) if i == 0 or got[i - 1] != t] == parts(chat, 3)
-        assert len(got) - 3 <= 1, f"chat {chat} got {len(got) - 3} repeats"
-    assert at_crash < 9
-    assert all(sent for _c, _t, sent, _e, _a in await rows(engine))
 
 
 async def test_drain_finishes_the_message_in_flight_records_it_and_stops(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError, load_settings
+from bot.resources import open_resources
 
 VARS = (
     "BOT_TOKEN",
@@ -126,7 +128,7 @@ def test_bad_arguments_exit_2_with_a_message(args: list[str]) -> None:
     assert "Traceback" not in proc.stderr
 
 
-def test_topics_file_extends_the_builtin_taxonomy(
+async def test_topics_file_extends_the_builtin_taxonomy(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     custom = tmp_path / "topics.toml"
@@ -137,4 +139,10 @@ def test_topics_file_extends_the_builtin_taxonomy(
         encoding="utf-8",
     )
     monkeypatch.setenv("TOPICS_FILE", str(custom))
-    assert load_settings().topics_file == str(custom)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'habar.db'}")
+    with ThreadPoolExecutor(1) as pool:
+        async with open_resources(load_settings(), executor=pool) as res:
+            taxonomy = res.taxonomy
+    assert "sport" in taxonomy.slugs
+    assert {"politics", "unions", "economy"} <= set(taxonomy.slugs)  # the built-in ones stay
+    assert taxonomy.name("sport", "kk") == "Спорт"

@@ -40,7 +40,7 @@ def _strings(value: str | tuple[str, ...] | list[str]) -> list[str]:
 
 def _used_in_code() -> set[str | tuple[str, str]]:
     found: set[str | tuple[str, str]] = set()
-    sources = [ROOT / "bot" / "i18n.py", ROOT / "bot" / "middlewares.py"]
+    sources = [ROOT / "bot" / n for n in ("i18n.py", "catalogues.py", "middlewares.py")]
     for path in [*sources, *sorted((ROOT / "handlers").glob("*.py"))]:
         with path.open("rb") as fp:
             for _lineno, message, _comments, _context in extract("python", fp, KEYWORDS):

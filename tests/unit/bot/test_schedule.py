@@ -57,3 +57,28 @@ def test_hourly_runs_at_the_next_full_hour() -> None:
 
 def test_instant_has_no_scheduled_time() -> None:
     assert next_run("instant", (), "Asia/Almaty", datetime(2026, 1, 1, tzinfo=UTC)) is None
+
+
+@pytest.mark.parametrize(
+    ("tz", "expected_utc"),
+    [
+        ("Europe/London", datetime(2026, 1, 10, 9, 0, tzinfo=UTC)),  # UTC+0 in January
+        ("America/New_York", datetime(2026, 1, 10, 14, 0, tzinfo=UTC)),  # UTC-5
+        ("Asia/Tokyo", datetime(2026, 1, 11, 0, 0, tzinfo=UTC)),  # UTC+9: 09:00 passed there
+    ],
+)
+def test_daily_nine_is_nine_in_each_subscribers_own_zone(tz: str, expected_utc: datetime) -> None:
+    now = datetime(2026, 1, 10, 3, 0, tzinfo=UTC)
+    assert next_run("daily", ("09:00",), tz, now) == expected_utc
+
+
+def test_hourly_follows_the_full_hours_of_a_half_hour_zone() -> None:
+    now = datetime(2026, 1, 10, 3, 10, tzinfo=UTC)  # 08:40 in Kolkata (UTC+5:30)
+    assert next_run("hourly", (), "Asia/Kolkata", now) == datetime(2026, 1, 10, 3, 30, tzinfo=UTC)
+
+
+def test_runs_fall_on_the_whole_minute_asked_for() -> None:
+    now = datetime(2026, 1, 10, 3, 10, 25, 500_000, tzinfo=UTC)  # 08:10:25.5 in Almaty
+    assert next_run("hourly", (), "Asia/Almaty", now) == datetime(2026, 1, 10, 4, 0, tzinfo=UTC)
+    daily = next_run("daily", ("07:45", "09:30"), "Asia/Almaty", now)
+    assert daily == datetime(2026, 1, 10, 4, 30, tzinfo=UTC)

@@ -1,0 +1,59 @@
+"""Two processes planning one chat's digest at once queue it once, on SQLite and PostgreSQL.
+
+The bot and a CLI command (or two bot replicas on PostgreSQL) each have their own engine, so
+no in-process lock orders them: the one that planned second must find the cursor moved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.engine import make_engine
+from bot.storage.items import ItemRow
+from bot.storage.outbox import OutboxRepo, Plan
+from bot.storage.subscribers import Subscriber, SubscriberRepo
+from tests.integration.test_outbox import NOW, Planner, news, pending_texts, store, subscriber
+
+WAIT = 20.0  # seconds: only reached if planning hangs
+
+
+def plan_in_another_process(
+    url: str, reached: threading.Event, release: threading.Event
+) -> int | None:
+    """Plan chat 7 on an engine of its own, holding still after reading what to plan."""
+
+    def planner(_sub: Subscriber, rows: list[ItemRow]) -> Plan:
+        reached.set()
+        release.wait(WAIT)  # the other planner runs its whole transaction now
+        return Plan([f"<b>{r.title}</b>" for r in rows], None)
+
+    async def plan() -> int | None:
+        engine = make_engine(url)
+        try:
+            return await OutboxRepo(engine).plan(7, planner, NOW)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(plan())
+
+
+async def test_a_plan_that_read_before_another_committed_queues_nothing(
+    engine: AsyncEngine, db_url: str
+) -> None:
+    await SubscriberRepo(engine).create(subscriber(7), NOW)
+    await store(engine, *(news(f"k{i}", f"Новость {i}") for i in range(5)))
+    reached, release = threading.Event(), threading.Event()
+    first = asyncio.create_task(
+        asyncio.to_thread(plan_in_another_process, db_url, reached, release)
+    )
+    try:
+        assert await asyncio.to_thread(reached.wait, WAIT)
+        second = await OutboxRepo(engine).plan(7, Planner(), NOW)
+    finally:
+        release.set()
+    assert second == 5
+    assert await first is None  # it lost the race: the cursor moved under it
+    assert len(await pending_texts(OutboxRepo(engine), 7)) == 5
