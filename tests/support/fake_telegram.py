@@ -23,15 +23,10 @@ from aiohttp import web
 
 from tests.support import updates
 from tests.support.tg_api import MethodsMixin, scope_key
+from tests.support.tg_limits import RateLimits
 from tests.support.tg_observe import ObservingMixin
-from tests.support.tg_rules import (
-    ApiError,
-    CallbackAnswer,
-    FakeStats,
-    Faults,
-    Msg,
-    SlidingWindow,
-)
+from tests.support.tg_rules import ApiError, CallbackAnswer, FakeStats, Faults, Msg
+from tests.support.tg_strict import StrictMixin
 
 __all__ = ["DEFAULT_TOKEN", "ApiError", "CallbackAnswer", "FakeTelegram", "Msg", "scope_key"]
 
@@ -40,8 +35,12 @@ BLOCKED = "Forbidden: bot was blocked by the user"
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-class FakeTelegram(MethodsMixin, ObservingMixin):
-    """Telegram Bot API double: serve it, inject updates and faults, then observe what was sent."""
+class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin):
+    """Telegram Bot API double: serve it, inject updates and faults, then observe what was sent.
+
+    As strict as Telegram by default: chats must have been seen (tg_strict), flood limits hold
+    (tg_limits), HTML is parsed and counted as Telegram does (tg_html).
+    """
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, username: str = "habar_test_bot") -> None:
         self.token = token
@@ -57,8 +56,11 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
         self.url = ""
         self.stats = FakeStats()
         self.faults = Faults()
+        self.limits = RateLimits()
+        self._init_strict()
         self.sent: list[Msg] = []
         self.edits: list[Msg] = []
+        self.deleted: list[Msg] = []
         self.callback_answers: list[CallbackAnswer] = []
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.chat_actions: list[tuple[int | str, str]] = []
@@ -100,6 +102,7 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
     async def close(self) -> None:
         """End pending long polls and waits at once, then stop the server."""
         self._closing = True
+        self._closed.set()
         self._wake_pollers()
         async with self._changed:
             self._changed.notify_all()
@@ -124,6 +127,8 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
         if handler is None:
             return _reply(ApiError(404, "Not Found: method not found").payload(), 404)
         self.stats.calls[name] += 1
+        if await self._network_fault(name.lower(), request):
+            return web.Response(status=502)  # never read: the client has gone
         try:
             result = await handler(await _read_params(request))
         except ApiError as exc:
@@ -236,6 +241,7 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
 
     def block(self, chat_id: int | str) -> None:
         """Sends to chat_id get 403 'Forbidden: bot was blocked by the user' until it writes."""
+        self.register_chat(chat_id, "private" if _is_user(chat_id) else "supergroup")
         self.faults.chats[chat_id] = ApiError(403, BLOCKED)
 
     def unblock(self, chat_id: int | str) -> None:
@@ -244,6 +250,7 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
 
     def deactivate(self, chat_id: int | str) -> None:
         """Sends to chat_id get 403 'Forbidden: user is deactivated'."""
+        self.register_chat(chat_id)
         self.faults.chats[chat_id] = ApiError(403, "Forbidden: user is deactivated")
 
     def not_found(self, chat_id: int | str) -> None:
@@ -261,10 +268,14 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
     def rate_limit(
         self, per_second: float | None = None, *, per_chat_per_second: float | None = None
     ) -> None:
-        """Enforce sliding one-second windows overall and per chat like Telegram (None: off)."""
-        self.faults.global_window = None if per_second is None else SlidingWindow(per_second)
-        self.faults.per_chat_rate = per_chat_per_second
-        self.faults.chat_windows.clear()
+        """Replace Telegram's limits by a benchmark's own: overall and per chat (None: off)."""
+        self.limits.set(per_second, per_chat_per_second)
+
+    def unlimited(self, *, reason: str) -> None:
+        """Switch every flood limit off; `reason` says why the test may ignore Telegram's."""
+        if not reason.strip():
+            raise ValueError("say why this test may send faster than Telegram allows")
+        self.limits.set(None, None)
 
     def _chat(self, chat_id: int | str) -> dict[str, Any]:
         chat = self._chats.get(chat_id)
@@ -274,6 +285,10 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
 
     def _edited(self, old: Msg, **changes: Any) -> Msg:
         return replace(old, edit_date=updates.now_ts(), **changes)
+
+
+def _is_user(chat_id: int | str) -> bool:
+    return isinstance(chat_id, int) and chat_id > 0
 
 
 def _is_block(error: ApiError) -> bool:
