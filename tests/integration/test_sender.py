@@ -65,6 +65,9 @@ async def sending(
     bot = Bot(fake.token, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.url)))
     bot.session.middleware(TelegramLimits(RateLimiter(rate)))
     sender = Sender(bot, outbox=OutboxRepo(engine), subscribers=SubscriberRepo(engine))
+    async with engine.connect() as conn:  # subscribers from before: they pressed Start then
+        for chat_id in (await conn.execute(select(outbox.c.chat_id).distinct())).scalars():
+            fake.register_chat(chat_id)
     sender.start()
     try:
         yield sender
@@ -201,6 +204,7 @@ async def test_an_upgraded_group_gets_its_digest_at_the_supergroup_and_keeps_it(
 ) -> None:
     old, new = -100555, -1001234567890
     await queue(sqlite, old, parts(old, 2))
+    fake.register_chat(old)  # a group that subscribed before it was upgraded
     fake.migrate(old, new)
 
     async with sending(sqlite, fake):
@@ -245,6 +249,7 @@ async def test_after_a_crash_mid_digest_a_new_sender_delivers_the_rest_repeating
     chats = [11, 12, 13]
     for chat in chats:
         await queue(engine, chat, parts(chat, 3))
+        fake.register_chat(chat)  # subscribers who pressed Start before
     bot = Bot(fake.token, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.url)))
     bot.session.middleware(TelegramLimits(RateLimiter(200)))
     Sender(bot, outbox=OutboxRepo(engine), subscribers=SubscriberRepo(engine)).start()

@@ -205,6 +205,8 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin):
         old = self._chats.get(old_chat_id) or updates.chat(old_chat_id, "group")
         new = {**old, "id": new_chat_id, "type": "supergroup"}
         self._chats[new_chat_id] = new
+        if old_chat_id in self.known_chats:  # the bot is a member of the upgraded group
+            self.known_chats.add(new_chat_id)
         sender = updates.user(self._user_id(old_chat_id, user_id))
         moved = updates.message(
             self._new_message_id(), old, sender, migrate_to_chat_id=new_chat_id
@@ -241,7 +243,7 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin):
 
     def block(self, chat_id: int | str) -> None:
         """Sends to chat_id get 403 'Forbidden: bot was blocked by the user' until it writes."""
-        self.register_chat(chat_id, "private" if _is_user(chat_id) else "supergroup")
+        self.register_chat(chat_id)
         self.faults.chats[chat_id] = ApiError(403, BLOCKED)
 
     def unblock(self, chat_id: int | str) -> None:
@@ -285,10 +287,6 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin):
 
     def _edited(self, old: Msg, **changes: Any) -> Msg:
         return replace(old, edit_date=updates.now_ts(), **changes)
-
-
-def _is_user(chat_id: int | str) -> bool:
-    return isinstance(chat_id, int) and chat_id > 0
 
 
 def _is_block(error: ApiError) -> bool:

@@ -68,12 +68,16 @@ class StrictMixin:
     def register_chat(
         self,
         chat_id: int | str,
-        chat_type: str = "private",
+        chat_type: str | None = None,
         *,
         user_id: int | None = None,
         title: str | None = None,
     ) -> None:
-        """Declare a chat the bot has seen before; a private one's user has pressed Start."""
+        """Declare a chat the bot has seen before; a private one's user has pressed Start.
+
+        chat_type defaults from the id: private if positive, else group or supergroup (-100...).
+        """
+        chat_type = chat_type or updates.chat_for_id(chat_id)["type"]
         if isinstance(chat_id, int):
             self._chats[chat_id] = updates.chat(chat_id, chat_type, title=title)
         self.known_chats.add(chat_id)
