@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def bot_env(fake: FakeTelegram, database_url: str) -> dict[str, str]:
     """The environment of a bot talking to `fake`, polling feeds every second."""
+    fake.register_chat(ADMIN)  # an established deployment: its admin pressed Start before
     return {
         **os.environ,
         "PYTHONPATH": str(ROOT),
