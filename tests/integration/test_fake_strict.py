@@ -230,3 +230,53 @@ async def test_an_answer_that_never_comes_is_a_network_error(bot: Bot, fake: Fak
     with pytest.raises(TelegramNetworkError, match="timeout"):
         await bot.send_message(USER, "lost", request_timeout=1)
     assert fake.sent == []
+
+
+@pytest.mark.parametrize(
+    ("markup", "count"),
+    [
+        ("<b>x</b>", 1),
+        ('<b>x <a href="https://kaz.kz">y</a> z</b>', 4),  # bold cut in 3 around the link
+        ("<b>a <code>c</code> b</b>", 4),
+        ("<i>x</i> @habar_news #жаңалық $KZT /digest https://kaz.kz", 6),
+        ('<a href="https://kaz.kz">@habar_news #tag</a>', 1),  # nothing found inside a link
+    ],
+)
+async def test_entities_are_counted_as_telegram_stores_them(
+    bot: Bot, fake: FakeTelegram, markup: str, count: int
+) -> None:
+    fake.register_chat(USER + count)
+    await bot.send_message(USER + count, markup, parse_mode="HTML")
+    assert len(fake.sent[0].entities) == count
+
+
+async def test_detected_entities_count_toward_the_hundred(bot: Bot, fake: FakeTelegram) -> None:
+    fake.register_chat(USER)
+    html = " ".join(f'<a href="https://kaz.kz/{i}">{i}</a> #t{i}' for i in range(60))
+    await bot.send_message(USER, html, parse_mode="HTML")
+    [msg] = fake.sent
+    assert len(msg.entities) == 100 and msg.entities_dropped == 20
+
+
+@pytest.mark.parametrize(
+    ("markup", "reason"),
+    [
+        ('<a href="https://a.kz">x <a href="https://b.kz">y</a></a>', 'Nested tag "a" inside "a"'),
+        ("<pre>x <b>y</b></pre>", 'Tag "b" inside "pre"'),
+        ("<code>x <i>y</i></code>", 'Tag "i" inside "code"'),
+    ],
+)
+async def test_tags_nested_where_telegram_forbids_are_refused(
+    bot: Bot, fake: FakeTelegram, markup: str, reason: str
+) -> None:
+    fake.register_chat(USER)
+    with pytest.raises(TelegramBadRequest, match="can't parse entities") as caught:
+        await bot.send_message(USER, markup, parse_mode="HTML")
+    assert reason in caught.value.message
+
+
+async def test_code_with_a_language_inside_pre_is_one_entity(bot: Bot, fake: FakeTelegram) -> None:
+    fake.register_chat(USER)
+    html = '<pre><code class="language-python">print(1)</code></pre>'
+    await bot.send_message(USER, html, parse_mode="HTML")
+    assert [e["type"] for e in fake.sent[0].entities] == ["pre"]

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.support.tg_entities import all_entities
 from tests.support.tg_html import HtmlError, parse_html, utf16_len
 
 MAX_TEXT_UTF16 = 4096
@@ -154,6 +155,7 @@ def render(params: dict[str, Any]) -> Rendered:
         text, entities = raw.strip(), list(as_json(params.get("entities"), "entities") or [])
     if not text:
         raise ApiError(400, "Bad Request: message text is empty")
+    entities = all_entities(text, entities)
     if utf16_len(text) > MAX_TEXT_UTF16:
         raise ApiError(400, "Bad Request: message is too long")
     dropped = max(0, len(entities) - MAX_ENTITIES)
