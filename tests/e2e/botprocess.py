@@ -14,8 +14,16 @@ from tests.support.fake_telegram import FakeTelegram
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def bot_env(fake: FakeTelegram, database_url: str) -> dict[str, str]:
-    """The environment of a bot talking to `fake`, polling feeds every second."""
+def bot_env(
+    fake: FakeTelegram, database_url: str, *, admin_wrote_before: bool = True
+) -> dict[str, str]:
+    """The environment of a bot talking to `fake`, polling feeds every second.
+
+    By default an established deployment: its admin pressed Start before. A first deployment
+    (`admin_wrote_before=False`) has an admin Telegram knows no chat with yet.
+    """
+    if admin_wrote_before:
+        fake.register_chat(ADMIN)
     return {
         **os.environ,
         "PYTHONPATH": str(ROOT),

@@ -24,6 +24,10 @@ start_habar
     again on the same `database_url` is a restart. Pass `database_url=db_url` (the
     parametrized fixture of tests/conftest.py) to run a flow on SQLite and PostgreSQL.
     `await app.poll()` polls every feed now, as `python -m bot poll --once` does.
+    The fake is as strict as Telegram: the bot may write only to chats that wrote first
+    (`Chat.say`) or that a test registered (`fake_tg.register_chat(chat_id)`). The admins in
+    the settings are registered as having pressed Start before, unless
+    `admins_wrote_before=False` (a first deployment).
 habar
     `await start_habar()`: the bot on SQLite, ADMIN as its only admin, private feeds allowed.
 user / admin
@@ -235,8 +239,13 @@ async def start_habar(
     """Start bots on demand; all of them are stopped (as on SIGTERM) at teardown."""
     started: list[Habar] = []
 
-    async def start(*, digest_tick: float = 20.0, **overrides: Any) -> Habar:
+    async def start(
+        *, digest_tick: float = 20.0, admins_wrote_before: bool = True, **overrides: Any
+    ) -> Habar:
         settings = make_settings(fake_tg, **{"database_url": sqlite_url, **overrides})
+        if admins_wrote_before:  # a deployment that has run a while: its admins pressed Start
+            for admin_id in settings.admin_ids:
+                fake_tg.register_chat(admin_id)
         app = await Habar.start(settings, digest_tick=digest_tick)
         started.append(app)
         return app

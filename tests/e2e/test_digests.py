@@ -77,6 +77,7 @@ async def _subscribed(
 ) -> Chat:
     """A chat subscribed with these filters (the commands themselves are test_preferences')."""
     subs = habar.app.res.subs
+    fake.register_chat(chat_id)  # as if the user had sent /start
     await subs.start(chat_id, ui)
     if langs:
         await subs.set_languages(chat_id, langs)
@@ -201,6 +202,7 @@ async def test_backfill_old_news_is_never_pushed_and_a_new_subscriber_starts_fro
     ]
     url = feed_server.add("/news.xml", rss(seen_then))
     await _seen_long_ago(sqlite_url, url, three_days_ago, chat_id=7301)
+    fake_tg.register_chat(7301)  # that subscriber pressed Start three days ago
 
     habar = await start_habar(backfill_hours=24)
     fresh = entry(NEWS[3][0], NEWS[3][1], age=timedelta(hours=1))

@@ -25,6 +25,7 @@ def _news(count: int) -> bytes:
 
 async def _instant(habar: Habar, fake: FakeTelegram, chat_id: int, ui: str = "ru") -> Chat:
     """A subscriber who gets news pushed as each poll brings it."""
+    fake.register_chat(chat_id)  # as if it had sent /start
     await habar.app.res.subs.start(chat_id, ui)
     await habar.app.res.subs.set_schedule(chat_id, "instant")
     return Chat(fake, chat_id, language_code=ui)
@@ -120,6 +121,7 @@ async def test_group_upgrade_learned_only_when_sending_moves_the_digest_to_the_n
 ) -> None:
     await habar.app.res.feed_admin.add(feed_server.add("/news.xml", _news(0)))
     await _instant(habar, fake_tg, -4201, ui="en")
+    fake_tg.register_chat(-1004201)  # the upgraded group: the bot is a member of it
     # Telegram's answer to a send into the old group; the service message never reached us.
     fake_tg.faults.chats[-4201] = ApiError(
         400,

@@ -53,7 +53,7 @@ async def test_first_start_with_an_admin_who_never_wrote_serves_users_then_the_a
     sqlite_url: str,
     start_process: StartProcess,
 ) -> None:
-    proc = await start_process(bot_env(fake_tg, sqlite_url))
+    proc = await start_process(bot_env(fake_tg, sqlite_url, admin_wrote_before=False))
     await proc.wait_log(f"admin {ADMIN}: the admin command menu was not set", 5)
     assert "chat not found" in proc.text
     assert "Traceback" not in proc.text

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.delivery import RateLimiter, Sender, TelegramLimits
 from bot.storage.outbox import OutboxRepo, Plan
 from bot.storage.subscribers import Subscriber, SubscriberRepo
-from bot.storage.tables import outbox
+from bot.storage.tables import outbox as outbox_table
 from tests.support.fake_telegram import FakeTelegram
 
 
@@ -60,6 +60,9 @@ async def sending(
     bot.session.middleware(limits)
     box = outbox or OutboxRepo(engine)
     sender = Sender(bot, outbox=box, subscribers=SubscriberRepo(engine), **options)
+    async with engine.connect() as conn:  # subscribers from before: they pressed Start then
+        for chat_id in (await conn.execute(select(outbox_table.c.chat_id).distinct())).scalars():
+            fake.register_chat(chat_id)
     sender.start()
     try:
         yield sender
@@ -70,7 +73,7 @@ async def sending(
 
 async def rows(engine: AsyncEngine) -> list[tuple[int, str, bool, str | None, int]]:
     """(chat, text, sent, error, attempts) of every outbox row, in planned order."""
-    query = select(outbox).order_by(outbox.c.id)
+    query = select(outbox_table).order_by(outbox_table.c.id)
     async with engine.connect() as conn:
         return [
             (r.chat_id, r.text, r.sent_at is not None, r.error, r.attempts)

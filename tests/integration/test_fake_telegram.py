@@ -28,6 +28,12 @@ from tests.support.fake_telegram import FakeTelegram
 CHAT = 1001
 
 
+@pytest.fixture(autouse=True)
+def subscriber(fake: FakeTelegram) -> None:
+    """CHAT is a user who pressed Start before, so the bot may write to them."""
+    fake.register_chat(CHAT)
+
+
 def keyboard(*data: str) -> InlineKeyboardMarkup:
     """Build an inline keyboard with one button per callback_data value."""
     buttons = [[InlineKeyboardButton(text=f"b{i}", callback_data=d)] for i, d in enumerate(data)]
@@ -55,6 +61,7 @@ async def test_html_message_is_stored_as_the_user_sees_it(bot: Bot, fake: FakeTe
 async def test_previews_count_as_enabled_unless_the_bot_turns_them_off(
     bot: Bot, fake: FakeTelegram
 ) -> None:
+    fake.unlimited(reason="sends several texts to one chat at once to check parsing only")
     await bot.send_message(CHAT, "https://kaz.kz")
     await bot.send_message(CHAT, "https://kaz.kz", disable_web_page_preview=True)
     assert [m.link_preview_disabled for m in fake.sent] == [False, True]
@@ -95,6 +102,7 @@ async def test_escaped_text_and_telegram_tags_are_accepted(bot: Bot, fake: FakeT
 
 
 async def test_length_limit_counts_utf16_units_after_parsing(bot: Bot, fake: FakeTelegram) -> None:
+    fake.unlimited(reason="sends several texts to one chat at once to check parsing only")
     fits = "😀" + "a" * 4094  # the emoji is two UTF-16 units: 4096 in all
     await bot.send_message(CHAT, fits)
     await bot.send_message(CHAT, f"<b>{'я' * 4096}</b>", parse_mode="HTML")
@@ -110,6 +118,7 @@ async def test_blank_text_is_refused_as_empty(bot: Bot, fake: FakeTelegram) -> N
 
 
 async def test_callback_data_may_be_64_bytes_but_not_65(bot: Bot, fake: FakeTelegram) -> None:
+    fake.unlimited(reason="sends several texts to one chat at once to check parsing only")
     await bot.send_message(CHAT, "ok", reply_markup=keyboard("д" * 32))  # 64 bytes
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
         await bot.send_message(CHAT, "no", reply_markup=keyboard("д" * 32 + "x"))
@@ -124,6 +133,7 @@ async def test_links_past_the_hundredth_entity_are_dropped(bot: Bot, fake: FakeT
 
 
 async def test_edit_with_identical_content_is_not_modified(bot: Bot, fake: FakeTelegram) -> None:
+    fake.unlimited(reason="sends several texts to one chat at once to check parsing only")
     sent = await bot.send_message(
         CHAT, "<b>Тілдер</b>", parse_mode="HTML", reply_markup=keyboard("l")
     )
@@ -138,6 +148,7 @@ async def test_edit_with_identical_content_is_not_modified(bot: Bot, fake: FakeT
 
 
 async def test_commands_are_kept_per_scope_and_language(bot: Bot, fake: FakeTelegram) -> None:
+    fake.register_chat(7)  # an admin who wrote to the bot before
     admin = BotCommandScopeChat(chat_id=7)
     await bot.set_my_commands(
         [BotCommand(command="start", description="Бастау")], language_code="kk"
@@ -151,6 +162,7 @@ async def test_commands_are_kept_per_scope_and_language(bot: Bot, fake: FakeTele
 
 
 async def test_unknown_method_wrong_token_and_json_bodies(fake: FakeTelegram) -> None:
+    fake.register_chat(5)
     base = f"{fake.url}/bot{fake.token}"
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{base}/sendSticker", data={"chat_id": "1"}) as resp:
@@ -237,6 +249,7 @@ def build_router() -> Router:
 async def test_dispatcher_polls_replies_and_stops_cleanly(
     bot: Bot, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
+    fake.unlimited(reason="a bare Dispatcher has no 429 retry; it edits right after replying")
     caplog.set_level(logging.WARNING)
     dp = Dispatcher()
     dp.include_router(build_router())

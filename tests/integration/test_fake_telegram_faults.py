@@ -17,6 +17,12 @@ from tests.support.fake_telegram import FakeTelegram
 CHAT = 1001
 
 
+@pytest.fixture(autouse=True)
+def subscriber(fake: FakeTelegram) -> None:
+    """CHAT is a user who pressed Start before, so the bot may write to them."""
+    fake.register_chat(CHAT)
+
+
 async def test_blocked_user_is_forbidden_until_writing_again(bot: Bot, fake: FakeTelegram) -> None:
     fake.block(CHAT)
     with pytest.raises(TelegramForbiddenError, match="bot was blocked by the user"):
@@ -54,6 +60,8 @@ async def test_storm_answers_429_with_retry_after_then_recovers(
 async def test_global_rate_limit_refuses_the_send_over_the_cap(
     bot: Bot, fake: FakeTelegram
 ) -> None:
+    fake.register_chat(1)
+    fake.register_chat(2)
     fake.rate_limit(0.01)  # one message per 100 s: the second one is over the cap
     await bot.send_message(1, "first")
     with pytest.raises(TelegramRetryAfter) as caught:
@@ -65,6 +73,8 @@ async def test_global_rate_limit_refuses_the_send_over_the_cap(
 
 
 async def test_per_chat_rate_limit_counts_each_chat_apart(bot: Bot, fake: FakeTelegram) -> None:
+    fake.register_chat(1)
+    fake.register_chat(2)
     fake.rate_limit(None, per_chat_per_second=0.01)
     await bot.send_message(1, "one")
     await bot.send_message(2, "two")
@@ -84,11 +94,11 @@ async def test_fail_next_gives_server_errors_then_recovers(bot: Bot, fake: FakeT
 
 async def test_upgraded_group_points_to_its_supergroup(bot: Bot, fake: FakeTelegram) -> None:
     fake.migrate(-4518810793, -1002471352452)
+    got = await bot.get_updates()  # the bot sees both chats
     with pytest.raises(TelegramMigrateToChat) as caught:
         await bot.send_message(-4518810793, "digest")
     assert caught.value.migrate_to_chat_id == -1002471352452
     await bot.send_message(-1002471352452, "digest")
-    got = await bot.get_updates()
     assert got[0].message.migrate_to_chat_id == -1002471352452
     assert got[1].message.migrate_from_chat_id == -4518810793
     assert [m.chat_id for m in fake.sent] == [-1002471352452]

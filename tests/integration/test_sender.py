@@ -144,6 +144,7 @@ async def test_an_upgraded_group_gets_its_digest_at_the_supergroup_and_keeps_it(
 ) -> None:
     old, new = -100555, -1001234567890
     await queue(sqlite, old, parts(old, 2))
+    fake.register_chat(old)  # a group that subscribed before it was upgraded
     fake.migrate(old, new)
 
     async with sending(sqlite, fake):

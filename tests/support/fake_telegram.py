@@ -23,15 +23,10 @@ from aiohttp import web
 
 from tests.support import updates
 from tests.support.tg_api import MethodsMixin, scope_key
+from tests.support.tg_limits import RateLimits
 from tests.support.tg_observe import ObservingMixin
-from tests.support.tg_rules import (
-    ApiError,
-    CallbackAnswer,
-    FakeStats,
-    Faults,
-    Msg,
-    SlidingWindow,
-)
+from tests.support.tg_rules import ApiError, CallbackAnswer, FakeStats, Faults, Msg
+from tests.support.tg_strict import StrictMixin
 
 __all__ = ["DEFAULT_TOKEN", "ApiError", "CallbackAnswer", "FakeTelegram", "Msg", "scope_key"]
 
@@ -40,8 +35,12 @@ BLOCKED = "Forbidden: bot was blocked by the user"
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-class FakeTelegram(MethodsMixin, ObservingMixin):
-    """Telegram Bot API double: serve it, inject updates and faults, then observe what was sent."""
+class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin):
+    """Telegram Bot API double: serve it, inject updates and faults, then observe what was sent.
+
+    As strict as Telegram by default: chats must have been seen (tg_strict), flood limits hold
+    (tg_limits), HTML is parsed and counted as Telegram does (tg_html).
+    """
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, username: str = "habar_test_bot") -> None:
         self.token = token
@@ -57,8 +56,11 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
         self.url = ""
         self.stats = FakeStats()
         self.faults = Faults()
+        self.limits = RateLimits()
+        self._init_strict()
         self.sent: list[Msg] = []
         self.edits: list[Msg] = []
+        self.deleted: list[Msg] = []
         self.callback_answers: list[CallbackAnswer] = []
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.chat_actions: list[tuple[int | str, str]] = []
@@ -100,6 +102,7 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
     async def close(self) -> None:
         """End pending long polls and waits at once, then stop the server."""
         self._closing = True
+        self._closed.set()
         self._wake_pollers()
         async with self._changed:
             self._changed.notify_all()
@@ -124,6 +127,8 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
         if handler is None:
             return _reply(ApiError(404, "Not Found: method not found").payload(), 404)
         self.stats.calls[name] += 1
+        if await self._network_fault(name.lower(), request):
+            return web.Response(status=502)  # never read: the client has gone
         try:
             result = await handler(await _read_params(request))
         except ApiError as exc:
@@ -201,6 +206,8 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
         old = self._chats.get(old_chat_id) or updates.chat(old_chat_id, "group")
         new = {**old, "id": new_chat_id, "type": "supergroup"}
         self._chats[new_chat_id] = new
+        if old_chat_id in self.known_chats:  # the bot is a member of the upgraded group
+            self.known_chats.add(new_chat_id)
         sender = updates.user(self._user_id(old_chat_id, user_id))
         moved = updates.message(
             self._new_message_id(), old, sender, migrate_to_chat_id=new_chat_id
@@ -237,6 +244,7 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
 
     def block(self, chat_id: int | str) -> None:
         """Sends to chat_id get 403 'Forbidden: bot was blocked by the user' until it writes."""
+        self.register_chat(chat_id)
         self.faults.chats[chat_id] = ApiError(403, BLOCKED)
 
     def unblock(self, chat_id: int | str) -> None:
@@ -245,6 +253,7 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
 
     def deactivate(self, chat_id: int | str) -> None:
         """Sends to chat_id get 403 'Forbidden: user is deactivated'."""
+        self.register_chat(chat_id)
         self.faults.chats[chat_id] = ApiError(403, "Forbidden: user is deactivated")
 
     def not_found(self, chat_id: int | str) -> None:
@@ -262,10 +271,14 @@ class FakeTelegram(MethodsMixin, ObservingMixin):
     def rate_limit(
         self, per_second: float | None = None, *, per_chat_per_second: float | None = None
     ) -> None:
-        """Enforce sliding one-second windows overall and per chat like Telegram (None: off)."""
-        self.faults.global_window = None if per_second is None else SlidingWindow(per_second)
-        self.faults.per_chat_rate = per_chat_per_second
-        self.faults.chat_windows.clear()
+        """Replace Telegram's limits by a benchmark's own: overall and per chat (None: off)."""
+        self.limits.set(per_second, per_chat_per_second)
+
+    def unlimited(self, *, reason: str) -> None:
+        """Switch every flood limit off; `reason` says why the test may ignore Telegram's."""
+        if not reason.strip():
+            raise ValueError("say why this test may send faster than Telegram allows")
+        self.limits.set(None, None)
 
     def _chat(self, chat_id: int | str) -> dict[str, Any]:
         chat = self._chats.get(chat_id)

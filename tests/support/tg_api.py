@@ -21,11 +21,16 @@ from tests.support.tg_rules import (
     check_markup,
     render,
 )
+from tests.support.tg_strict import QUERY_INVALID
 
-_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
-_QUERY_INVALID = (
-    "Bad Request: query is too old and response timeout expired or query ID is invalid"
+_GIFT_KINDS = (
+    "unlimited_gifts",
+    "limited_gifts",
+    "unique_gifts",
+    "premium_subscription",
+    "gifts_from_channels",
 )
+_COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
 def scope_key(scope: dict[str, Any] | None = None) -> str:
@@ -40,6 +45,7 @@ class MethodsMixin:
         """Map lower-cased Bot API method names to handlers (Telegram ignores their case)."""
         return {
             "getme": self._get_me,
+            "setwebhook": self._set_webhook,
             "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._get_webhook_info,
             "getupdates": self._get_updates,
@@ -52,19 +58,11 @@ class MethodsMixin:
             "answercallbackquery": self._answer_callback_query,
             "sendchataction": self._send_chat_action,
             "getchat": self._get_chat,
+            "deletemessage": self._delete_message,
         }
 
     async def _get_me(self, params: dict[str, Any]) -> dict[str, Any]:
         return self.bot_user
-
-    async def _delete_webhook(self, params: dict[str, Any]) -> bool:
-        if as_bool(params.get("drop_pending_updates")):
-            self._updates.clear()  # as Telegram does: queued updates are gone
-        return True
-
-    async def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        pending = len(self._updates)
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": pending}
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = _int(params.get("offset"), 0)
@@ -73,13 +71,16 @@ class MethodsMixin:
         allowed = as_json(params.get("allowed_updates"), "allowed_updates")
         if allowed is not None:  # Telegram remembers the last list it was given
             self._allowed = frozenset(allowed) or None
+        gen = self._begin_poll()
         self._confirm(offset)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            self._check_poll(gen)
             batch = self._batch(limit)
             remaining = deadline - loop.time()
             if batch or self._closing or remaining <= 0:
+                self._delivered(batch, loop.time())
                 return batch
             await self._park(remaining)
 
@@ -123,6 +124,7 @@ class MethodsMixin:
         return True
 
     async def _delete_my_commands(self, params: dict[str, Any]) -> bool:
+        self._commands_key(params)
         self.commands.pop(self._commands_key(params), None)
         await self._notify()
         return True
@@ -132,16 +134,19 @@ class MethodsMixin:
 
     def _commands_key(self, params: dict[str, Any]) -> tuple[str, str]:
         scope = as_json(params.get("scope"), "scope")
+        self._require_scope(scope)
         return scope_key(scope), params.get("language_code") or ""
 
     async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = _chat_id(params)
         now = asyncio.get_running_loop().time()
-        self.faults.check_send(chat_id, now)
+        self.faults.check_send()
+        self._require_writable(chat_id)
         self.faults.check_chat(chat_id)
+        self.limits.check(chat_id, now)
         rendered = render(params)
         markup = check_markup(params.get("reply_markup"))
-        self.faults.note_sent(chat_id, now)
+        self.limits.note(chat_id, now)
         msg = Msg(
             chat_id,
             self._new_message_id(),
@@ -164,6 +169,7 @@ class MethodsMixin:
         if params.get("inline_message_id"):
             raise ApiError(400, "Bad Request: MESSAGE_ID_INVALID")  # inline mode is not faked
         chat_id = _chat_id(params)
+        self._require_chat(chat_id)
         self.faults.check_chat(chat_id)
         old = self._messages.get((chat_id, _int(params.get("message_id"), 0)))
         if old is None:
@@ -177,6 +183,7 @@ class MethodsMixin:
         new_content = (rendered.text, rendered.entities, markup)
         if new_content == (old.text, old.entities, old.reply_markup):
             raise ApiError(400, NOT_MODIFIED)
+        self._count_edit(old.chat_id)
         disabled, options = _previews(params)
         new = self._edited(
             old,
@@ -199,6 +206,7 @@ class MethodsMixin:
         markup = check_markup(params.get("reply_markup"))
         if markup == old.reply_markup:
             raise ApiError(400, NOT_MODIFIED)
+        self._count_edit(old.chat_id)
         new = self._edited(old, reply_markup=markup)
         self._record_edit(new)
         await self._notify()
@@ -207,8 +215,8 @@ class MethodsMixin:
     async def _answer_callback_query(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id") or "")
         query = self._queries.pop(query_id, None)
-        if query is None:
-            raise ApiError(400, _QUERY_INVALID)
+        if query is None or self._query_expired(query_id, asyncio.get_running_loop().time()):
+            raise ApiError(400, QUERY_INVALID)
         answer = CallbackAnswer(
             query_id,
             params.get("text") or None,
@@ -222,14 +230,35 @@ class MethodsMixin:
 
     async def _send_chat_action(self, params: dict[str, Any]) -> bool:
         chat_id = _chat_id(params)
+        self._require_writable(chat_id)
         self.faults.check_chat(chat_id)
         self.chat_actions.append((chat_id, str(params.get("action") or "")))
         return True
 
     async def _get_chat(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = _chat_id(params)
+        self._require_chat(chat_id)
         self.faults.check_chat(chat_id)
-        return self._chat(chat_id)
+        gifts = dict.fromkeys(_GIFT_KINDS, False)
+        extra = {"accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": gifts}
+        return {**self._chat(chat_id), **extra}  # a ChatFullInfo
+
+    async def _delete_message(self, params: dict[str, Any]) -> bool:
+        chat_id = _chat_id(params)
+        self._require_chat(chat_id)
+        self.faults.check_chat(chat_id)
+        msg = self._messages.pop((chat_id, _int(params.get("message_id"), 0)), None)
+        if msg is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        self.deleted.append(msg)
+        await self._notify()
+        return True
+
+    def _count_edit(self, chat_id: int | str) -> None:
+        # Edits are counted against the same flood limits as new messages.
+        now = asyncio.get_running_loop().time()
+        self.limits.check(chat_id, now)
+        self.limits.note(chat_id, now)
 
     def _message_payload(self, msg: Msg) -> dict[str, Any]:
         payload: dict[str, Any] = {

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.support.tg_entities import all_entities
 from tests.support.tg_html import HtmlError, parse_html, utf16_len
 
 MAX_TEXT_UTF16 = 4096
@@ -155,6 +155,7 @@ def render(params: dict[str, Any]) -> Rendered:
         text, entities = raw.strip(), list(as_json(params.get("entities"), "entities") or [])
     if not text:
         raise ApiError(400, "Bad Request: message text is empty")
+    entities = all_entities(text, entities)
     if utf16_len(text) > MAX_TEXT_UTF16:
         raise ApiError(400, "Bad Request: message is too long")
     dropped = max(0, len(entities) - MAX_ENTITIES)
@@ -178,35 +179,6 @@ def check_markup(raw: Any) -> dict | None:
     return markup
 
 
-class SlidingWindow:
-    """At most `cap` events in any window of `span` seconds; reports the wait Telegram would."""
-
-    __slots__ = ("cap", "span", "times")
-
-    def __init__(self, per_second: float) -> None:
-        if per_second <= 0:
-            raise ValueError("per_second must be positive")
-        self.span = max(1.0, 1.0 / per_second)
-        self.cap = max(1, int(per_second * self.span + 1e-9))
-        self.times: deque[float] = deque()
-
-    def retry_after(self, now: float) -> int:
-        """Return 0 if one more event fits now, else whole seconds until it would."""
-        times = self.times
-        while times and times[0] <= now - self.span:
-            times.popleft()
-        if len(times) < self.cap:
-            return 0
-        return max(1, math.ceil(times[0] + self.span - now))
-
-
-def too_many(retry_after: int) -> ApiError:
-    """Build Telegram's 429 reply."""
-    return ApiError(
-        429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
-    )
-
-
 class Faults:
     """Per-chat states and one-shot failures injected by tests, checked before each send."""
 
@@ -216,9 +188,6 @@ class Faults:
         self.fail_status = 500
         self.storm_left = 0
         self.storm_retry_after = 1
-        self.global_window: SlidingWindow | None = None
-        self.per_chat_rate: float | None = None
-        self.chat_windows: dict[int | str, SlidingWindow] = {}
 
     def check_chat(self, chat_id: int | str) -> None:
         """Raise the error Telegram gives for a blocked, deactivated, missing or moved chat."""
@@ -226,27 +195,16 @@ class Faults:
         if error is not None:
             raise error
 
-    def check_send(self, chat_id: int | str, now: float) -> None:
-        """Raise an injected 5xx, a storm 429 or a rate-limit 429 for this sendMessage."""
+    def check_send(self) -> None:
+        """Raise an injected 5xx or storm 429 for this sendMessage."""
         if self.fail_left:
             self.fail_left -= 1
             reason = "Bad Gateway" if self.fail_status == 502 else "Internal Server Error"
             raise ApiError(self.fail_status, reason)
         if self.storm_left:
             self.storm_left -= 1
-            raise too_many(self.storm_retry_after)
-        wait = self.global_window.retry_after(now) if self.global_window else 0
-        if self.per_chat_rate is not None:
-            window = self.chat_windows.get(chat_id)
-            if window is None:
-                window = self.chat_windows[chat_id] = SlidingWindow(self.per_chat_rate)
-            wait = max(wait, window.retry_after(now))
-        if wait:
-            raise too_many(wait)
-
-    def note_sent(self, chat_id: int | str, now: float) -> None:
-        """Count an accepted message against the rate windows."""
-        if self.global_window is not None:
-            self.global_window.times.append(now)
-        if self.per_chat_rate is not None:
-            self.chat_windows[chat_id].times.append(now)
+            raise ApiError(
+                429,
+                f"Too Many Requests: retry after {self.storm_retry_after}",
+                {"retry_after": self.storm_retry_after},
+            )
