@@ -19,7 +19,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import EditMessageText, SendMessage
+from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
 from aiohttp import ClientConnectorError
 
 from bot.ratelimit import RateLimiter, RetryAfterScope
@@ -54,7 +54,7 @@ class Turn:
 
 # Set by the Sender in each chat's task; the middleware says while the request waits its turn.
 TURN: contextvars.ContextVar[Turn | None] = contextvars.ContextVar("turn", default=None)
-_MESSAGES = (SendMessage, EditMessageText)
+_MESSAGES = (SendMessage, EditMessageText, EditMessageReplyMarkup)  # edits count as messages
 
 
 class TelegramLimits(BaseRequestMiddleware):

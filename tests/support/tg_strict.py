@@ -90,6 +90,10 @@ class StrictMixin:
         """Make every delivered callback query `seconds` older, as if that time had passed."""
         self._query_age += seconds
 
+    def user_deletes(self, chat_id: int | str, message_id: int) -> None:
+        """The user deleted a message: editing or deleting it is refused from now on."""
+        self._messages.pop((chat_id, message_id), None)
+
     def drop_next(self, method: str, n: int = 1) -> None:
         """Close the connection of the next n calls of `method` without any answer."""
         self._drops[method.lower()] += n
