@@ -184,3 +184,14 @@ async def test_removing_a_feed_keeps_its_items(engine: AsyncEngine) -> None:
     assert (await feeds.remove(fid)) is not None
     assert await feeds.remove(fid) is None
     assert await items.count() == 1
+
+
+async def test_a_site_link_too_long_to_store_is_dropped_and_the_feed_added(
+    engine: AsyncEngine,
+) -> None:
+    repo = FeedRepo(engine)
+    long_site = "https://a.example.kz/" + "p" * 3000
+    feed = await repo.add(
+        url="https://a.example.kz/rss", title="A", site_url=long_site, lang_hint=None, now=NOW
+    )
+    assert (feed.title, feed.site_url) == ("A", None)
