@@ -140,7 +140,7 @@ class Digests:
         """
         now = self._clock()
         planner = self._planner(now, reschedule)
-        count = await self._outbox.plan(chat_id, planner, now, limit=self._max_items)
+        count = await self._outbox.plan_snapshot(chat_id, planner, now, limit=self._max_items)
         if count:
             self.on_queued()
         return count

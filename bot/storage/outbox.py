@@ -45,7 +45,8 @@ class Pending:
     attempts: int
 
 
-Planner = Callable[[Snapshot], Plan]
+Planner = Callable[[Subscriber, list[ItemRow]], Plan]
+SnapshotPlanner = Callable[[Snapshot], Plan]
 # A plan whose subscriber changed between reading and queuing is read and rendered again.
 PLAN_ATTEMPTS = 3
 
@@ -179,6 +180,14 @@ class OutboxRepo:
         Returns how many items the digest holds, or None when the chat is not subscribed or
         kept changing under us: nothing is ever queued twice, and no item is skipped.
         """
+        return await self.plan_snapshot(
+            chat_id, lambda snap: planner(snap.sub, snap.items), now, limit=limit
+        )
+
+    async def plan_snapshot(
+        self, chat_id: int, planner: SnapshotPlanner, now: datetime, *, limit: int | None = None
+    ) -> int | None:
+        """As `plan`, with a planner that also sees how many items are left for later."""
         for _ in range(PLAN_ATTEMPTS):
             snap = await self.snapshot(chat_id, limit)
             if snap is None:

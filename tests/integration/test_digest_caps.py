@@ -10,8 +10,9 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.engine import make_engine
-from bot.storage.outbox import OutboxRepo, Plan, Snapshot
-from bot.storage.subscribers import SubscriberRepo
+from bot.storage.items import ItemRow
+from bot.storage.outbox import OutboxRepo, Plan
+from bot.storage.subscribers import Subscriber, SubscriberRepo
 from tests.integration.test_digest_schedule import CREATED, make_bot
 from tests.integration.test_outbox import NOW, news, store, subscriber
 
@@ -72,14 +73,14 @@ async def test_a_poll_is_stored_while_a_digest_is_being_rendered(
     poll = threading.Thread(target=_store_from_another_process, args=(db_url, stored))
     polled_meanwhile = []
 
-    def slow_planner(snap: Snapshot) -> Plan:
+    def slow_planner(_sub: Subscriber, rows: list[ItemRow]) -> Plan:
         # Rendering lasts until the poll is stored: the poll must not wait for the plan.
         poll.start()
         polled_meanwhile.append(stored.wait(timeout=20))
-        return Plan([f"<b>{r.title}</b>" for r in snap.items], None)
+        return Plan([f"<b>{r.title}</b>" for r in rows], None)
 
     assert await box.plan(1, slow_planner, NOW) == 1
     poll.join()  # (a poll that waited for the plan is stored only now)
     assert polled_meanwhile == [True]
-    assert await box.plan(1, lambda s: Plan([r.title for r in s.items], None), NOW) == 1
+    assert await box.plan(1, lambda _s, rows: Plan([r.title for r in rows], None), NOW) == 1
     assert [p.text for p in await box.pending(10)] == ["<b>Ранняя новость</b>", "Поздняя новость"]

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.feeds import FeedRepo
-from bot.storage.items import FeedSuccess, ItemRepo
-from bot.storage.outbox import OutboxRepo, Plan, Snapshot
+from bot.storage.items import FeedSuccess, ItemRepo, ItemRow
+from bot.storage.outbox import OutboxRepo, Plan
 from bot.storage.subscribers import Subscriber, SubscriberRepo
 from bot.storage.tables import metadata, outbox
 from feeds.models import Item, Lang
@@ -79,9 +79,9 @@ class Planner:
     def __init__(self) -> None:
         self.seen: list[list[str]] = []
 
-    def __call__(self, snap: Snapshot) -> Plan:
-        self.seen.append([r.title for r in snap.items])
-        return Plan([f"<b>{r.title}</b>" for r in snap.items], NOW + timedelta(days=1))
+    def __call__(self, sub: Subscriber, rows: list[ItemRow]) -> Plan:
+        self.seen.append([r.title for r in rows])
+        return Plan([f"<b>{r.title}</b>" for r in rows], NOW + timedelta(days=1))
 
 
 async def pending_texts(box: OutboxRepo, chat_id: int | None = None) -> list[str]:
