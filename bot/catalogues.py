@@ -103,3 +103,14 @@ class GettextLocalizer:
     def topic_name(self, slug: str, locale: str) -> str:
         """A topic's name in `locale`, from the taxonomy."""
         return self._taxonomy.name(slug, locale)
+
+    def digest_more(self, locale: str, more: int) -> str:
+        """The line ending a digest cut at MAX_DIGEST_ITEMS: how many more, /digest for them."""
+        # No trailing comma: message extraction counts it as one more argument.
+        line = self._i18n.gettext(
+            "{count} more item matched your filters: /digest sends the next ones.",
+            "{count} more items matched your filters: /digest sends the next ones.",
+            more,
+            locale=locale
+        )  # fmt: skip
+        return line.format(count=more)

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     allow_private_feeds: bool = False
     send_rate_per_second: float = Field(25, gt=0)
     topics_file: str = ""
+    max_items_per_poll: int = Field(200, ge=1)
+    max_digest_items: int = Field(100, ge=1)
 
     @field_validator("topics_file")
     @classmethod

@@ -105,6 +105,7 @@ async def open_resources(
             interval=timedelta(seconds=settings.poll_interval_seconds),
             backfill=backfill,
             taxonomy_path=topics_file,
+            max_items=settings.max_items_per_poll,
         )
         admin = FeedAdmin(
             feeds=feeds,
@@ -120,6 +121,7 @@ async def open_resources(
             topic_order=taxonomy.slugs,
             localizer=GettextLocalizer(catalogues, taxonomy),
             backfill=backfill,
+            max_items=settings.max_digest_items,
         )
 
         async def after_poll(outcome: PollOutcome) -> None:

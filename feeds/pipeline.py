@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 
 from feeds.identity import item_key
@@ -99,19 +100,28 @@ def process_parsed(
     hint: str | None,
     now: datetime,
     taxonomy_path: str | None = None,
+    max_items: int | None = None,
 ) -> ProcessedFeed:
-    """Turn a parsed feed into items; the feed's declared language is a hint only."""
+    """Turn a parsed feed into items; the feed's declared language is a hint only.
+
+    With `max_items`, only the newest that many items are made: the rest are never
+    classified, so a feed that suddenly lists thousands of entries costs what a normal one does.
+    """
     base = parsed.link or feed_url
     lang_hint = hint or parsed.language
+    entries = without_shared_guids(parsed.entries)
+    if max_items is not None and len(entries) > max_items:
+        # Undated entries count as new (they are stored as first seen now); ties keep feed order.
+        entries.sort(key=lambda e: e.published or now, reverse=True)
     found = (
         to_item(e, feed_url=feed_url, base=base, hint=lang_hint, now=now, tax_path=taxonomy_path)
-        for e in without_shared_guids(parsed.entries)
+        for e in entries
     )
     return ProcessedFeed(
         title=clean_text(parsed.title)[:500],
         site_url=parsed.link,
         language=parsed.language,
-        items=tuple(i for i in found if i is not None),
+        items=tuple(islice((i for i in found if i is not None), max_items)),
     )
 
 
@@ -123,9 +133,15 @@ def process_document(
     hint: str | None,
     now: datetime,
     taxonomy_path: str | None = None,
+    max_items: int | None = None,
 ) -> ProcessedFeed:
-    """Parse raw feed bytes and process them; raises FetchError for non-feeds."""
+    """Parse raw feed bytes and process them (the newest `max_items`); FetchError for non-feeds."""
     parsed = parse_feed(raw, headers, feed_url)
     return process_parsed(
-        parsed, feed_url=feed_url, hint=hint, now=now, taxonomy_path=taxonomy_path
+        parsed,
+        feed_url=feed_url,
+        hint=hint,
+        now=now,
+        taxonomy_path=taxonomy_path,
+        max_items=max_items,
     )

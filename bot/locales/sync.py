@@ -1,7 +1,7 @@
 """Bring messages.pot and the ru/kk/en catalogues in step with the strings the code marks.
 
 Run from the repository root: `python bot/locales/sync.py`. It extracts `_`, `N_` and
-`gettext` strings from bot/i18n.py and handlers/*.py, rewrites messages.pot, and updates each
+`gettext` strings from bot/i18n.py, bot/catalogues.py, bot/middlewares.py and handlers/*.py, rewrites messages.pot, and updates each
 messages.po: new messages come in untranslated (tests/unit/bot/test_i18n.py then names them),
 dropped ones go. Headers are kept; the layout is Babel's, 99 characters wide, files without
 line numbers, so a change in the code shows up in the diff as one entry.
@@ -18,7 +18,7 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES_DIR = ROOT / "bot" / "locales"
-SOURCES = ("bot/i18n.py", "handlers/*.py")
+SOURCES = ("bot/i18n.py", "bot/catalogues.py", "bot/middlewares.py", "handlers/*.py")
 # `_` and `gettext` take (singular) or (singular, plural, n); `gettext` also gets locale=...
 KEYWORDS = {"_": {1: None, 3: (1, 2)}, "N_": None, "gettext": {2: (1,), 4: (1, 2)}}
 WIDTH = 99

@@ -13,8 +13,8 @@ from bot.services.ingest import utcnow
 from bot.services.render import DigestItem, DigestText, render_digest
 from bot.services.schedule import next_run
 from bot.storage.items import ItemRow
-from bot.storage.outbox import OutboxRepo, Plan
-from bot.storage.subscribers import Subscriber, SubscriberRepo
+from bot.storage.outbox import OutboxRepo, Plan, Snapshot
+from bot.storage.subscribers import SubscriberRepo
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,10 @@ class Localizer(Protocol):
 
     def topic_name(self, slug: str, locale: str) -> str:
         """A topic's name in `locale`."""
+        ...
+
+    def digest_more(self, locale: str, more: int) -> str:
+        """The last line of a digest cut at its limit: how many more matched, /digest for them."""
         ...
 
 
@@ -57,6 +61,7 @@ class Digests:
         topic_order: tuple[str, ...],
         localizer: Localizer,
         backfill: timedelta,
+        max_items: int = 100,
         on_queued: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -65,6 +70,7 @@ class Digests:
         self._order = topic_order
         self._l10n = localizer
         self._backfill = backfill
+        self._max_items = max_items
         self.on_queued = on_queued
         self._clock = clock
         self._instant_again = False
@@ -91,7 +97,13 @@ class Digests:
             await asyncio.gather(self._instant_task, return_exceptions=True)
 
     def render(
-        self, rows: list[ItemRow], *, locale: str, topics: frozenset[str] | None, tz: str
+        self,
+        rows: list[ItemRow],
+        *,
+        locale: str,
+        topics: frozenset[str] | None,
+        tz: str,
+        more: int = 0,
     ) -> list[str]:
         """The HTML message parts of a digest of `rows` for these settings, dated in `tz`."""
         now = self._clock()
@@ -103,28 +115,33 @@ class Digests:
             tz=ZoneInfo(tz),
             text=self._l10n.digest_text(locale, len(rows), now.astimezone(ZoneInfo(tz)).date()),
             now=now,
+            footer=self._l10n.digest_more(locale, more) if more else "",
         )
 
-    def _planner(
-        self, now: datetime, reschedule: bool
-    ) -> Callable[[Subscriber, list[ItemRow]], Plan]:
-        def plan(sub: Subscriber, rows: list[ItemRow]) -> Plan:
+    def _planner(self, now: datetime, reschedule: bool) -> Callable[[Snapshot], Plan]:
+        def plan(snap: Snapshot) -> Plan:
+            sub = snap.sub
             parts = self.render(
-                rows, locale=sub.ui_lang or "ru", topics=sub.topics, tz=sub.timezone
+                snap.items,
+                locale=sub.ui_lang or "ru",
+                topics=sub.topics,
+                tz=sub.timezone,
+                more=snap.more,
             )
-            when = (
-                next_run(sub.schedule, sub.times, sub.timezone, now)
-                if reschedule
-                else sub.next_digest_at
-            )
-            return Plan(parts, when)
+            if not reschedule:
+                return Plan(parts, None, keep_schedule=True)
+            return Plan(parts, next_run(sub.schedule, sub.times, sub.timezone, now))
 
         return plan
 
     async def plan(self, chat_id: int, *, reschedule: bool = False) -> int | None:
-        """Queue every pending matching item for one chat now; the item count, or None."""
+        """Queue the next digest (at most MAX_DIGEST_ITEMS items) for one chat now.
+
+        Returns how many items it holds, or None when the chat is not subscribed.
+        """
         now = self._clock()
-        count = await self._outbox.plan(chat_id, self._planner(now, reschedule), now)
+        planner = self._planner(now, reschedule)
+        count = await self._outbox.plan_snapshot(chat_id, planner, now, limit=self._max_items)
         if count:
             self.on_queued()
         return count
@@ -153,5 +170,5 @@ class Digests:
     ) -> list[str]:
         """The digest a new subscriber with these settings would get now, without queuing it."""
         floor = await self._subs.cursor_before(self._clock() - self._backfill)
-        rows = await self._outbox.pending_items(floor, langs, topics)
-        return self.render(rows, locale=locale, topics=topics, tz=tz)
+        rows, more = await self._outbox.pending_items(floor, langs, topics, self._max_items)
+        return self.render(rows, locale=locale, topics=topics, tz=tz, more=more)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -13,12 +14,14 @@ from functools import partial
 from typing import TypeVar
 
 from bot.storage.feeds import FeedRepo, FeedRow
-from bot.storage.items import FeedSuccess, ItemRepo, PollWrite
+from bot.storage.items import FeedSuccess, ItemRepo, PollWrite, Stored
 from feeds.fetch import Fetcher
 from feeds.models import FetchError, FetchErrorKind
 from feeds.pipeline import ProcessedFeed, process_document
 
 MAX_BACKOFF = timedelta(hours=6)
+# The failure kind stored on a feed whose poll the database refused (FetchErrorKind otherwise).
+STORAGE_FAILED = "storage"
 # Polls stored per transaction at most: enough to share its cost, short enough that other
 # writers (digest planning) never wait long for SQLite's single writer.
 MAX_POLLS_PER_WRITE = 16
@@ -26,6 +29,11 @@ MAX_POLLS_PER_WRITE = 16
 # company before it is stored. A lone poll (the usual case between bursts) never waits.
 GATHER_SECONDS = 1.0
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class StoringInterrupted(RuntimeError):
+    """Storing was cut short at shutdown: not the feed's fault, so no failure is recorded."""
 
 
 def utcnow() -> datetime:
@@ -41,8 +49,9 @@ class PollOutcome:
     url: str
     title: str
     new_items: int
-    status: str  # "ok", "not_modified" or a FetchErrorKind value
+    status: str  # "ok", "not_modified", a FetchErrorKind value or STORAGE_FAILED
     detail: str = ""
+    skipped: int = 0  # items left out: their link is longer than the database holds
 
     @property
     def ok(self) -> bool:
@@ -81,6 +90,7 @@ class Ingest:
         interval: timedelta,
         backfill: timedelta,
         taxonomy_path: str | None = None,
+        max_items: int | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._fetcher = fetcher
@@ -90,10 +100,11 @@ class Ingest:
         self._interval = interval
         self._backfill = backfill
         self._taxonomy_path = taxonomy_path
+        self._max_items = max_items
         self._clock = clock
         self._rng = random.Random()
         self._writes: set[asyncio.Future[object]] = set()
-        self._queued: list[tuple[PollWrite, asyncio.Future[int]]] = []
+        self._queued: list[tuple[PollWrite, asyncio.Future[Stored]]] = []
         self._storing: asyncio.Future[None] | None = None
         self._fetching = 0  # fetches under way: their polls will want storing soon
         self._store_now = asyncio.Event()
@@ -118,13 +129,13 @@ class Ingest:
         while self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
 
-    async def _store(self, poll: PollWrite) -> int:
-        """Queue a poll for storing and wait for it; returns how many of its items were new.
+    async def _store(self, poll: PollWrite) -> Stored:
+        """Queue a poll for storing and wait for it; returns what it stored.
 
         Polls that finish while a transaction runs are stored together in the next one.
         The store goes on even if the waiting poll is cancelled (see `_write`).
         """
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
         self._queued.append((poll, done))
         if len(self._queued) >= MAX_POLLS_PER_WRITE or not self._fetching:
             self._store_now.set()
@@ -133,7 +144,7 @@ class Ingest:
         return await asyncio.shield(done)
 
     async def _store_queued(self) -> None:
-        batch: list[tuple[PollWrite, asyncio.Future[int]]] = []
+        batch: list[tuple[PollWrite, asyncio.Future[Stored]]] = []
         try:
             while self._queued:
                 if len(self._queued) < MAX_POLLS_PER_WRITE and self._fetching:
@@ -148,9 +159,9 @@ class Ingest:
             # Only when interrupted (cancelled at shutdown): no poll may wait forever.
             interrupted, self._queued = batch + self._queued, []
             for _, done in interrupted:
-                _resolve(done, RuntimeError("storing was interrupted"))
+                _resolve(done, StoringInterrupted("storing was interrupted"))
 
-    async def _store_batch(self, batch: list[tuple[PollWrite, asyncio.Future[int]]]) -> None:
+    async def _store_batch(self, batch: list[tuple[PollWrite, asyncio.Future[Stored]]]) -> None:
         try:
             counts = await self._items.store_polls([poll for poll, _ in batch])
         except Exception as exc:
@@ -176,6 +187,7 @@ class Ingest:
             hint=hint,
             now=self._clock(),
             taxonomy_path=self._taxonomy_path,
+            max_items=self._max_items,
         )
         return await asyncio.get_running_loop().run_in_executor(self._executor, job)
 
@@ -214,7 +226,10 @@ class Ingest:
         return Fetched(result.etag, result.last_modified, processed)
 
     async def record(self, feed: FeedRow, fetched: Fetched) -> PollOutcome:
-        """The storage half of a poll: new items and the feed's status, in one transaction."""
+        """The storage half of a poll: new items and the feed's status, in one transaction.
+
+        A poll the database refuses is the feed's failure, recorded with backoff like any other.
+        """
         if fetched.error is not None:
             return await self._failed(feed, *fetched.error)
         processed = fetched.processed
@@ -227,17 +242,25 @@ class Ingest:
             next_check_at=self.next_check(now),
         )
         title = (processed.title if processed else "") or feed.title
-        new = await self._store(
-            PollWrite(
-                feed.id,
-                processed.items if processed else (),
-                success,
-                source=title or feed.url,
-                backfill=self._backfill,
-            )
+        poll = PollWrite(
+            feed.id,
+            processed.items if processed else (),
+            success,
+            source=title or feed.url,
+            backfill=self._backfill,
         )
+        try:
+            stored = await self._store(poll)
+        except StoringInterrupted:
+            raise
+        except Exception as exc:
+            detail = _db_detail(exc)
+            log.warning("feed %s: the database refused its poll: %s", feed.id, detail)
+            return await self._failed(feed, STORAGE_FAILED, detail)
+        if stored.skipped:
+            log.warning("feed %s: %d items skipped, links too long", feed.id, stored.skipped)
         status = "not_modified" if processed is None else "ok"
-        return PollOutcome(feed.id, feed.url, title, new, status)
+        return PollOutcome(feed.id, feed.url, title, stored.new, status, skipped=stored.skipped)
 
     async def _failed(self, feed: FeedRow, kind: str, detail: str) -> PollOutcome:
         now = self._clock()
@@ -253,7 +276,13 @@ class Ingest:
         return PollOutcome(feed.id, feed.url, feed.title, 0, kind, detail)
 
 
-def _resolve(done: asyncio.Future[int], outcome: int | BaseException) -> None:
+def _db_detail(exc: Exception) -> str:
+    """The database's own words for a refused write, without the statement and its values."""
+    cause = getattr(exc, "orig", None) or exc
+    return f"{type(cause).__name__}: {cause}".splitlines()[0][:300]
+
+
+def _resolve(done: asyncio.Future[Stored], outcome: Stored | BaseException) -> None:
     """Settle a queued poll's future once; later outcomes are ignored."""
     if done.done():
         return

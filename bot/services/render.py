@@ -143,6 +143,12 @@ def _bold(text: str, limit: int, suffix: str = "") -> _Frag:
     return _Frag(f"<b>{escape(text)}</b>{escape(plain_suffix)}", units, 1)
 
 
+def _plain(text: str, limit: int) -> _Frag:
+    """A plain line; each command, mention or link in it is an entity Telegram counts."""
+    text = _cut(_clean(text), limit)
+    return _Frag(escape(text), utf16_len(text), len(_AUTO_ENTITY.findall(text)))
+
+
 def _sort_key(item: DigestItem) -> tuple[datetime, int]:
     """Sort key by time, then id, so items at the same time still come in one order."""
     published = item.published
@@ -212,6 +218,12 @@ class _Parts:
         self._push("\n\n", heading)
         self._push("\n", line)
 
+    def add_footer(self, footer: _Frag) -> None:
+        """End the digest with a line apart, in a new message unless it fits this one."""
+        if self.html and not self._fits(2 + footer.units, footer.entities):
+            self.flush()
+        self._push("\n\n", footer)
+
     def flush(self) -> None:
         """Close the current message, if it has anything in it."""
         if self.html:
@@ -228,6 +240,7 @@ def render_digest(
     tz: tzinfo,
     text: DigestText,
     now: datetime,
+    footer: str = "",
 ) -> list[str]:
     """Render items as Telegram HTML messages grouped by topic, each within Telegram's limits.
 
@@ -253,5 +266,7 @@ def render_digest(
                 parts.flush()
                 heading = _bold(name, HEADING_MAX, text.continued)
             parts.start_group(heading, line)
+    if _clean(footer):
+        parts.add_footer(_plain(footer, HEADING_MAX))
     parts.flush()
     return parts.done

@@ -17,6 +17,7 @@ __all__ = ["Subscriber", "Subscriptions"]
 LANGS = tuple(lang.value for lang in SERVED_LANGS)  # the item languages a subscriber can pick
 UI_LANGS = ("ru", "kk", "en")  # the interface catalogues in bot/locales
 ALL_WORD = "all"
+TOGGLE_ATTEMPTS = 5  # taps racing on one setting: each retried on the value the other wrote
 _ALIASES = {"kz": "kk", "қаз": "kk", "каз": "kk", "рус": "ru", "eng": "en"}
 
 
@@ -96,17 +97,15 @@ class Subscriptions:
                 created_at=now,
             )
             return await self._repo.create(sub, now), True
-        resumed = sub.but(
-            status="active",
-            cursor_item_id=max(sub.cursor_item_id, floor),
-            next_digest_at=next_run(sub.schedule, sub.times, sub.timezone, now),
-        )
-        return await self._repo.save(resumed, now), False
+        when = next_run(sub.schedule, sub.times, sub.timezone, now)
+        resumed = await self._repo.resume(chat_id, floor, when, now)
+        if resumed is None:
+            raise InputError("not_subscribed")
+        return resumed, False
 
     async def stop(self, chat_id: int) -> Subscriber:
         """Pause deliveries; settings are kept."""
-        sub = await self.require(chat_id)
-        return await self._repo.save(sub.but(status="paused"), self._clock())
+        return await self._update(chat_id, status="paused")
 
     async def set_languages(self, chat_id: int, args: str) -> Subscriber:
         """Choose item languages from `ru kk en all`."""
@@ -115,8 +114,7 @@ class Subscriptions:
 
     async def toggle_language(self, chat_id: int, value: str) -> Subscriber:
         """Flip one language (a keyboard tap)."""
-        sub = await self.require(chat_id)
-        return await self._save(sub, langs=toggle(sub.langs, value, LANGS))
+        return await self._toggle(chat_id, "langs", lambda s: toggle(s.langs, value, LANGS))
 
     async def set_topics(self, chat_id: int, args: str) -> Subscriber:
         """Choose topics by slug, or `all`."""
@@ -125,15 +123,15 @@ class Subscriptions:
 
     async def toggle_topic(self, chat_id: int, value: str) -> Subscriber:
         """Flip one topic (a keyboard tap)."""
-        sub = await self.require(chat_id)
-        return await self._save(sub, topics=toggle(sub.topics, value, self.topic_slugs))
+        slugs = self.topic_slugs
+        return await self._toggle(chat_id, "topics", lambda s: toggle(s.topics, value, slugs))
 
     async def set_schedule(self, chat_id: int, args: str) -> Subscriber:
         """`instant`, `hourly` or `daily HH:MM [HH:MM ...]` in the subscriber's time zone."""
         kind, times = parse_schedule(args)
         sub = await self.require(chat_id)
         when = next_run(kind, times, sub.timezone, self._clock())
-        return await self._save(sub, schedule=kind, times=times, next_digest_at=when)
+        return await self._update(chat_id, schedule=kind, times=times, next_digest_at=when)
 
     async def set_ui_lang(self, chat_id: int, code: str) -> Subscriber:
         """Choose the interface language."""
@@ -153,7 +151,22 @@ class Subscriptions:
         return sub
 
     async def _update(self, chat_id: int, **changes: object) -> Subscriber:
-        return await self._save(await self.require(chat_id), **changes)
+        """Write only these settings: whatever else changed meanwhile (the cursor) stays."""
+        sub = await self._repo.update(chat_id, self._clock(), **changes)
+        if sub is None:
+            raise InputError("not_subscribed")
+        return sub
 
-    async def _save(self, sub: Subscriber, **changes: object) -> Subscriber:
-        return await self._repo.save(sub.but(**changes), self._clock())
+    async def _toggle(
+        self, chat_id: int, name: str, flip: Callable[[Subscriber], frozenset[str] | None]
+    ) -> Subscriber:
+        """Flip from what is stored: a tap that raced another tap is redone on the new value."""
+        for _ in range(TOGGLE_ATTEMPTS):
+            sub = await self.require(chat_id)
+            old = getattr(sub, name)
+            done = await self._repo.update(
+                chat_id, self._clock(), expect={name: old}, **{name: flip(sub)}
+            )
+            if done is not None:
+                return done
+        raise InputError("bad_button")

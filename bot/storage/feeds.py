@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.storage.engine import writing
 from bot.storage.tables import feeds, items
 
+SITE_URL_MAX = feeds.c.site_url.type.length or 2048
+
 
 class DuplicateFeed(Exception):
     """The feed URL is already stored."""
@@ -58,7 +60,8 @@ class FeedRepo:
         values = {
             "url": url,
             "title": title[:500],
-            "site_url": site_url,
+            # A site link longer than the column is dropped: it is shown, never needed.
+            "site_url": site_url if site_url and len(site_url) <= SITE_URL_MAX else None,
             "lang_hint": lang_hint,
             "created_at": now,
             "next_check_at": now,

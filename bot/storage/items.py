@@ -14,6 +14,12 @@ from bot.storage.tables import feeds, item_topics, items
 from feeds.models import Item
 
 _CHUNK = 400  # bound parameters per IN (...) query, well under SQLite's limit
+# Column sizes PostgreSQL enforces (SQLite does not): longer values are cut or dropped before
+# storing, so one hostile field never fails a whole poll on one database and not the other.
+URL_MAX = items.c.url.type.length
+TOPICS_MAX = items.c.topics.type.length
+ETAG_MAX = feeds.c.etag.type.length
+LAST_MODIFIED_MAX = feeds.c.last_modified.type.length
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,21 +50,50 @@ class FeedSuccess:
     next_check_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What storing one poll did: new items, and items skipped for a link too long to store."""
+
+    new: int
+    skipped: int = 0
+
+
+def fits(value: str | None, limit: int | None) -> str | None:
+    """The value if its column can hold it, else None (a validator is dropped, never cut)."""
+    return value if value is None or limit is None or len(value) <= limit else None
+
+
+def _topics_text(topics: frozenset[str]) -> str:
+    """The item's topics as stored for display: whole slugs, as many as the column holds."""
+    text = ""
+    for slug in sorted(topics):
+        joined = f"{text},{slug}" if text else slug
+        if TOPICS_MAX is not None and len(joined) > TOPICS_MAX:
+            break
+        text = joined
+    return text
+
+
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
 
 
+def storable(batch: Sequence[Item]) -> tuple[list[Item], int]:
+    """The items whose link the database can hold, and how many others were left out."""
+    kept = [i for i in batch if URL_MAX is None or len(i.url) <= URL_MAX]
+    return kept, len(batch) - len(kept)
+
+
 def _unseen(
     poll: PollWrite, seen_keys: set[str], url_feeds: dict[str, set[int | None]]
 ) -> list[Item]:
-    """The poll's items not stored yet, each once, oldest first so ids follow publication.
-
-    Marks them seen, so later polls of the same transaction treat them as stored.
+    """The poll's storable items not stored yet, each once, oldest first so ids follow
+    publication. Marks them seen, so later polls of the same transaction treat them as stored.
     """
     fresh: list[Item] = []
     taken_urls: set[str] = set()
-    for item in poll.batch:
+    for item in storable(poll.batch)[0]:
         if item.key in seen_keys or item.url in taken_urls:
             continue
         if item.url and url_feeds.get(item.url, set()) - {poll.feed_id}:
@@ -82,7 +117,7 @@ def _row(item: Item, poll: PollWrite) -> dict[str, object]:
         "title": item.title,
         "summary": item.summary,
         "lang": item.lang.value,
-        "topics": ",".join(sorted(item.topics)),
+        "topics": _topics_text(item.topics),
         "published_at": item.published,
         "first_seen_at": now,
         "pushable": item.published >= now - poll.backfill,
@@ -93,8 +128,8 @@ def _feed_values(poll: PollWrite) -> dict[str, object]:
     success = poll.success
     return {
         "b_id": poll.feed_id,
-        "b_etag": success.etag,
-        "b_last_modified": success.last_modified,
+        "b_etag": fits(success.etag, ETAG_MAX),
+        "b_last_modified": fits(success.last_modified, LAST_MODIFIED_MAX),
         "b_now": success.now,
         "b_next_check_at": success.next_check_at,
         "b_title": success.title[:500] if success.title else None,
@@ -176,14 +211,14 @@ class ItemRepo:
         An item is known when its key is stored, or when another feed already brought its URL.
         Returns how many items were new.
         """
-        [new] = await self.store_polls([PollWrite(feed_id, batch, success, source, backfill)])
-        return new
+        [stored] = await self.store_polls([PollWrite(feed_id, batch, success, source, backfill)])
+        return stored.new
 
-    async def store_polls(self, polls: Sequence[PollWrite]) -> list[int]:
+    async def store_polls(self, polls: Sequence[PollWrite]) -> list[Stored]:
         """Store several polls in one transaction, as if one after the other, in order.
 
         One transaction for many feeds costs the database far less than one per feed, which
-        is what lets a cold cycle over a thousand feeds keep up. Returns each poll's new items.
+        is what lets a cold cycle over a thousand feeds keep up. Returns what each poll stored.
         """
         async with writing(self._engine) as conn:
             seen_keys, url_feeds = await self._known(conn, polls)
@@ -202,7 +237,10 @@ class ItemRepo:
                     for part in _chunks(keys):
                         await conn.execute(_INSERT_TOPIC, {"topic": topic, "keys": part})
             await conn.execute(_FEED_POLLED, [_feed_values(poll) for poll in polls])
-        return [len(new) for new in fresh]
+        return [
+            Stored(len(new), storable(poll.batch)[1])
+            for poll, new in zip(polls, fresh, strict=True)
+        ]
 
     @staticmethod
     async def _known(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, select, text, update
+from sqlalchemy import Select, and_, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.engine import writing
 from bot.storage.items import ItemRow, to_row
-from bot.storage.subscribers import Subscriber
+from bot.storage.subscribers import Subscriber, forward, unchanged
 from bot.storage.tables import item_topics, items, outbox, subscribers
 
 
@@ -21,6 +22,17 @@ class Plan:
 
     parts: list[str]
     next_digest_at: datetime | None
+    keep_schedule: bool = False  # an extra digest (/digest, instant): next_digest_at untouched
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What one digest covers, read in a short transaction before it is rendered."""
+
+    sub: Subscriber
+    items: list[ItemRow]  # the oldest pending matching items, at most the digest's limit
+    upto: int  # where the cursor goes once this digest is queued
+    more: int  # matching items left pending after these (the next digest's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +46,14 @@ class Pending:
 
 
 Planner = Callable[[Subscriber, list[ItemRow]], Plan]
+SnapshotPlanner = Callable[[Snapshot], Plan]
+# A plan whose subscriber changed between reading and queuing is read and rendered again.
+PLAN_ATTEMPTS = 3
 
 
 def pending_items_query(
     cursor: int, upto: int, langs: frozenset[str] | None, topics: frozenset[str] | None
-) -> object:
+) -> Select[Any]:
     """Pushable items after the cursor that match the languages and topics, oldest first."""
     query = select(items).where(items.c.id > cursor, items.c.id <= upto, items.c.pushable)
     if langs is not None:
@@ -69,6 +84,30 @@ async def _committed_max_item_id(conn: AsyncConnection) -> int:
     return await _max_item_id(conn)
 
 
+async def _take(
+    conn: AsyncConnection,
+    cursor: int,
+    upto: int,
+    langs: frozenset[str] | None,
+    topics: frozenset[str] | None,
+    limit: int | None,
+) -> tuple[list[ItemRow], int, int]:
+    """The first `limit` pending items, the cursor after them, and how many more matched.
+
+    When more matched, the cursor stops at the last item taken: the rest stay pending.
+    """
+    query = pending_items_query(cursor, upto, langs, topics)
+    if limit is None:
+        return [to_row(r) for r in await conn.execute(query)], upto, 0
+    rows = [to_row(r) for r in await conn.execute(query.limit(limit + 1))]
+    if len(rows) <= limit:
+        return rows, upto, 0
+    rows = rows[:limit]
+    rest = pending_items_query(rows[-1].id, upto, langs, topics).subquery()
+    more = (await conn.execute(select(func.count()).select_from(rest))).scalar_one()
+    return rows, rows[-1].id, int(more)
+
+
 class OutboxRepo:
     """Plans digests and tracks every queued message until Telegram confirms it."""
 
@@ -81,48 +120,81 @@ class OutboxRepo:
             return await _max_item_id(conn)
 
     async def pending_items(
-        self, cursor: int, langs: frozenset[str] | None, topics: frozenset[str] | None
-    ) -> list[ItemRow]:
-        """Items after `cursor` matching these filters, as a digest would take them now."""
+        self,
+        cursor: int,
+        langs: frozenset[str] | None,
+        topics: frozenset[str] | None,
+        limit: int | None = None,
+    ) -> tuple[list[ItemRow], int]:
+        """Items after `cursor` matching these filters, as a digest would take them now,
+        and how many more matched beyond `limit`."""
         async with self._engine.connect() as conn:
             upto = await _max_item_id(conn)
-            query = pending_items_query(cursor, upto, langs, topics)
-            return [to_row(r) for r in await conn.execute(query)]  # type: ignore[call-overload]
+            rows, _upto, more = await _take(conn, cursor, upto, langs, topics, limit)
+        return rows, more
 
-    async def plan(self, chat_id: int, planner: Planner, now: datetime) -> int | None:
-        """Queue a digest and move the cursor past what it covered, in one transaction.
+    async def snapshot(self, chat_id: int, limit: int | None = None) -> Snapshot | None:
+        """The subscriber and its next digest's items; None when it is not subscribed.
 
-        Returns how many items the digest holds, or None when the subscriber changed under us
-        (another planner got there first: nothing is queued twice).
+        A short read: on PostgreSQL the lock that keeps ids in commit order is held while the
+        items are read, never while they are rendered, so polls wait for a moment at most.
         """
-        async with writing(self._engine) as conn:
+        async with self._engine.connect() as conn:
             row = (
                 await conn.execute(select(subscribers).where(subscribers.c.chat_id == chat_id))
             ).first()
             if row is None:
                 return None
             sub = Subscriber.of(row._mapping)
-            upto = await _committed_max_item_id(conn)
-            query = pending_items_query(sub.cursor_item_id, upto, sub.langs, sub.topics)
-            found = [to_row(r) for r in await conn.execute(query)]  # type: ignore[call-overload]
-            plan = planner(sub, found)
+            newest = await _committed_max_item_id(conn)
+            upto = max(newest, sub.cursor_item_id)
+            found, upto, more = await _take(
+                conn, sub.cursor_item_id, upto, sub.langs, sub.topics, limit
+            )
+        return Snapshot(sub, found, upto, more)
+
+    async def commit(self, snap: Snapshot, plan: Plan, now: datetime) -> bool:
+        """Queue a rendered digest and move the cursor past it, in one transaction.
+
+        Only if the subscriber is as the snapshot read it (cursor and settings): otherwise
+        another planner took these items or the settings changed, and False is returned.
+        """
+        values: dict[str, object] = {"cursor_item_id": forward(snap.upto), "updated_at": now}
+        if not plan.keep_schedule:
+            values["next_digest_at"] = plan.next_digest_at
+        async with writing(self._engine) as conn:
             moved = await conn.execute(
-                update(subscribers)
-                .where(
-                    subscribers.c.chat_id == chat_id,
-                    subscribers.c.cursor_item_id == sub.cursor_item_id,
-                )
-                .values(
-                    cursor_item_id=max(upto, sub.cursor_item_id),
-                    next_digest_at=plan.next_digest_at,
-                    updated_at=now,
-                )
+                update(subscribers).where(*unchanged(snap.sub)).values(**values)
             )
             if moved.rowcount != 1:
                 await conn.rollback()
+                return False
+            await self._queue(conn, snap.sub.chat_id, plan.parts, now)
+        return True
+
+    async def plan(
+        self, chat_id: int, planner: Planner, now: datetime, *, limit: int | None = None
+    ) -> int | None:
+        """Queue the next digest of at most `limit` items and move the cursor past it.
+
+        Returns how many items the digest holds, or None when the chat is not subscribed or
+        kept changing under us: nothing is ever queued twice, and no item is skipped.
+        """
+        return await self.plan_snapshot(
+            chat_id, lambda snap: planner(snap.sub, snap.items), now, limit=limit
+        )
+
+    async def plan_snapshot(
+        self, chat_id: int, planner: SnapshotPlanner, now: datetime, *, limit: int | None = None
+    ) -> int | None:
+        """As `plan`, with a planner that also sees how many items are left for later."""
+        for _ in range(PLAN_ATTEMPTS):
+            snap = await self.snapshot(chat_id, limit)
+            if snap is None:
                 return None
-            await self._queue(conn, chat_id, plan.parts, now)
-        return len(found)
+            if await self.commit(snap, planner(snap), now):
+                return len(snap.items)
+        return None
 
     @staticmethod
     async def _queue(conn: AsyncConnection, chat_id: int, parts: list[str], now: datetime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, case, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -13,6 +13,10 @@ from bot.storage.engine import writing
 from bot.storage.tables import items, outbox, subscribers
 
 ALL = "*"
+# What a settings change may write: never the cursor, which only planning moves, forward.
+_SETTINGS = frozenset(
+    {"ui_lang", "langs", "topics", "schedule", "times", "status", "next_digest_at"}
+)
 
 
 def _pack(values: frozenset[str] | None) -> str:
@@ -21,6 +25,34 @@ def _pack(values: frozenset[str] | None) -> str:
 
 def _unpack(value: str) -> frozenset[str] | None:
     return None if value == ALL else frozenset(v for v in value.split(",") if v)
+
+
+def _stored(values: dict[str, object]) -> dict[str, object]:
+    """Subscriber field values as their columns store them."""
+    out = dict(values)
+    for name in ("langs", "topics"):
+        if name in out:
+            out[name] = _pack(out[name])  # type: ignore[arg-type]
+    if "times" in out:
+        out["times"] = ",".join(out["times"])  # type: ignore[arg-type]
+    return out
+
+
+def _same(name: str, value: object) -> ColumnElement[bool]:
+    """The column still holds this stored value (NULL equal to NULL)."""
+    return subscribers.c[name].is_not_distinct_from(value)
+
+
+def forward(to: int) -> ColumnElement[int]:
+    """The cursor moved to `to` unless it is past it already: a cursor never goes back."""
+    cursor = subscribers.c.cursor_item_id
+    return case((cursor < to, to), else_=cursor)
+
+
+def unchanged(sub: Subscriber) -> list[ColumnElement[bool]]:
+    """Conditions that hold while the stored subscriber still has `sub`'s cursor and settings."""
+    values = {k: v for k, v in sub.columns().items() if k != "next_digest_at"}
+    return [subscribers.c.chat_id == sub.chat_id] + [_same(k, v) for k, v in values.items()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +134,57 @@ class SubscriberRepo:
             await conn.execute(insert(subscribers).values(values))
         return sub
 
-    async def save(self, sub: Subscriber, now: datetime) -> Subscriber:
-        """Store changed preferences or status."""
+    async def update(
+        self,
+        chat_id: int,
+        now: datetime,
+        *,
+        expect: dict[str, object] | None = None,
+        **changes: object,
+    ) -> Subscriber | None:
+        """Change only the given settings and return the subscriber as stored afterwards.
+
+        The cursor is never written here, so a settings change can never move it back. With
+        `expect`, the change applies only if those settings still hold their expected values.
+        Returns None when there is no such subscriber or an expectation failed.
+        """
+        unknown = set(changes) | set(expect or {})
+        if unknown - _SETTINGS:
+            raise ValueError(f"not a setting: {sorted(unknown - _SETTINGS)}")
+        where = [subscribers.c.chat_id == chat_id]
+        where += [_same(name, value) for name, value in _stored(expect or {}).items()]
         async with writing(self._engine) as conn:
-            await conn.execute(
-                update(subscribers)
-                .where(subscribers.c.chat_id == sub.chat_id)
-                .values(updated_at=now, **sub.columns())
+            done = await conn.execute(
+                update(subscribers).where(*where).values(updated_at=now, **_stored(changes))
             )
-        return sub
+            if done.rowcount != 1:
+                return None
+            row = (
+                await conn.execute(select(subscribers).where(subscribers.c.chat_id == chat_id))
+            ).one()
+        return Subscriber.of(row._mapping)
+
+    async def resume(
+        self, chat_id: int, floor: int, next_digest_at: datetime | None, now: datetime
+    ) -> Subscriber | None:
+        """Make the subscription active again, its cursor raised to at least `floor`."""
+        async with writing(self._engine) as conn:
+            done = await conn.execute(
+                update(subscribers)
+                .where(subscribers.c.chat_id == chat_id)
+                .values(
+                    status="active",
+                    cursor_item_id=forward(floor),
+                    next_digest_at=next_digest_at,
+                    updated_at=now,
+                )
+            )
+            if done.rowcount != 1:
+                return None
+            row = (
+                await conn.execute(select(subscribers).where(subscribers.c.chat_id == chat_id))
+            ).one()
+        return Subscriber.of(row._mapping)
 
     async def mark_blocked(self, chat_id: int, now: datetime) -> None:
         """Telegram refused the chat for good: skip it and drop its unsent messages."""

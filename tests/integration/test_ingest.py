@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from bot.app import Resources, open_resources
 from bot.config import load_settings
@@ -197,7 +197,7 @@ async def test_a_poll_the_database_refuses_does_not_lose_the_others(
         res.ingest.record(gone, fetched[1]),
         return_exceptions=True,
     )
-    assert isinstance(refused, Exception)
+    assert isinstance(refused, PollOutcome) and refused.status == "storage"
     assert isinstance(kept_outcome, PollOutcome)
     assert kept_outcome.new_items == 1
     assert [i.url for i in await res.items.latest(5)] == ["https://kasipodak.example.kz/news/1"]
@@ -257,3 +257,76 @@ async def test_polls_that_finish_together_are_stored_in_a_few_transactions(
         event.remove(res.engine.sync_engine, "commit", count)
     assert sorted(o.new_items for o in outcomes.values()) == [1] * 20
     assert commits <= 5, f"20 polls took {commits} transactions"
+
+
+async def test_a_feed_listing_hundreds_of_fresh_items_stores_only_the_newest(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    flood = [story(n) for n in range(1, 501)]  # story n was published n minutes ago
+    await add_feed(res, feed_server.add("/flood.xml", rss(flood)))
+
+    [outcome] = (await poll_all(res)).values()
+
+    assert (outcome.status, outcome.new_items) == ("ok", 200)  # MAX_ITEMS_PER_POLL's default
+    stored = {i.url for i in await res.items.latest(1000)}
+    assert stored == {f"https://kasipodak.example.kz/news/{n}" for n in range(1, 201)}
+
+
+async def test_an_item_with_a_link_too_long_to_store_is_skipped_and_the_rest_stored(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    huge = story(2, link="https://kasipodak.example.kz/news/" + "x" * 3000, guid=None)
+    feed = await add_feed(res, feed_server.add("/long.xml", rss([story(1), huge, story(3)])))
+
+    [outcome] = (await poll_all(res)).values()
+
+    assert (outcome.status, outcome.new_items, outcome.skipped) == ("ok", 2, 1)
+    assert sorted(i.url for i in await res.items.latest(5)) == [
+        "https://kasipodak.example.kz/news/1",
+        "https://kasipodak.example.kz/news/3",
+    ]
+    stored = await res.feeds.get(feed.id)
+    assert stored is not None and (stored.failure_count, stored.last_error_kind) == (0, None)
+
+
+async def test_validators_too_long_to_store_are_dropped_and_the_feed_fetched_in_full(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    etag, modified = '"' + "e" * 598 + '"', "Tue, 03 Mar 2026 10:00:00 GMT " + "x" * 100
+    url = feed_server.add("/etag.xml", rss([story(1)]), etag=etag, last_modified=modified)
+    feed = await add_feed(res, url)
+
+    [outcome] = (await poll_all(res)).values()
+    [again] = (await poll_all(res)).values()
+
+    assert (outcome.status, outcome.new_items, again.status) == ("ok", 1, "ok")
+    stored = await res.feeds.get(feed.id)
+    assert stored is not None and (stored.etag, stored.last_modified) == (None, None)
+    sent = feed_server.last_headers["/etag.xml"]
+    assert "If-None-Match" not in sent and "If-Modified-Since" not in sent
+
+
+async def test_a_poll_the_database_refuses_is_the_feeds_failure_and_backs_off(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    # A constraint only this test has: no two items may share a title.
+    async with res.engine.begin() as conn:
+        await conn.execute(text("CREATE UNIQUE INDEX test_one_title ON items (title)"))
+    taken = story(1)
+    await add_feed(res, feed_server.add("/first.xml", rss([taken])))
+    await poll_all(res)
+    clash = story(2, title=taken["title"])
+    feed = await add_feed(res, feed_server.add("/clash.xml", rss([clash, story(3)])))
+
+    delays = []
+    for _ in range(2):
+        outcome = (await poll_all(res))[feed.id]
+        assert outcome.status == "storage"
+        stored = await res.feeds.get(feed.id)
+        assert stored is not None and stored.last_polled_at is not None
+        delays.append(stored.next_check_at - stored.last_polled_at)
+
+    listed = {f.id: f for f in await res.feed_admin.list()}[feed.id]
+    assert (listed.last_error_kind, listed.failure_count, listed.item_count) == ("storage", 2, 0)
+    assert listed.last_error_detail and "unique" in listed.last_error_detail.lower()
+    assert timedelta(seconds=300) < delays[0] < delays[1]

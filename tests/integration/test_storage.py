@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.engine import make_engine
 from bot.storage.feeds import DuplicateFeed, FeedRepo
-from bot.storage.items import FeedSuccess, ItemRepo, PollWrite
+from bot.storage.items import FeedSuccess, ItemRepo, PollWrite, Stored
 from bot.storage.migrate import upgrade_to_head
 from bot.storage.tables import metadata
 from feeds.models import Item, Lang
@@ -102,7 +102,7 @@ async def test_polls_stored_together_count_each_feed_and_share_urls(
             PollWrite(b, [item(3, url=shared), item(4), item(2)], untitled, "B", DAY),
         ]
     )
-    assert counts == [2, 1]
+    assert counts == [Stored(2), Stored(1)]
     assert sorted(r.title for r in await items.latest(10)) == [
         "Кәсіподақ жаңалығы 1",
         "Кәсіподақ жаңалығы 2",
@@ -184,3 +184,14 @@ async def test_removing_a_feed_keeps_its_items(engine: AsyncEngine) -> None:
     assert (await feeds.remove(fid)) is not None
     assert await feeds.remove(fid) is None
     assert await items.count() == 1
+
+
+async def test_a_site_link_too_long_to_store_is_dropped_and_the_feed_added(
+    engine: AsyncEngine,
+) -> None:
+    repo = FeedRepo(engine)
+    long_site = "https://a.example.kz/" + "p" * 3000
+    feed = await repo.add(
+        url="https://a.example.kz/rss", title="A", site_url=long_site, lang_hint=None, now=NOW
+    )
+    assert (feed.title, feed.site_url) == ("A", None)

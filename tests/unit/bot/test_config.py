@@ -24,6 +24,8 @@ VARS = (
     "ALLOW_PRIVATE_FEEDS",
     "SEND_RATE_PER_SECOND",
     "TOPICS_FILE",
+    "MAX_ITEMS_PER_POLL",
+    "MAX_DIGEST_ITEMS",
 )
 
 
@@ -44,6 +46,7 @@ def test_defaults_match_the_documented_contract() -> None:
     assert s.backfill_hours == 24
     assert s.allow_private_feeds is False
     assert s.send_rate_per_second == 25
+    assert (s.max_items_per_poll, s.max_digest_items) == (200, 100)
 
 
 def test_admin_ids_accept_commas_and_spaces(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,6 +73,8 @@ def test_values_are_read_from_dotenv_file(tmp_path: Path) -> None:
         ("TELEGRAM_API_URL", "api.telegram.org"),
         ("SEND_RATE_PER_SECOND", "-1"),
         ("TOPICS_FILE", "/nonexistent/topics.toml"),
+        ("MAX_ITEMS_PER_POLL", "0"),
+        ("MAX_DIGEST_ITEMS", "lots"),
     ],
 )
 def test_bad_value_names_the_variable(

@@ -464,3 +464,13 @@ def test_a_thousand_item_digest_renders_into_many_valid_parts():
     assert len(parts) >= 15
     assert_grouped(parts, items, None)
     assert_packed_tightly(parts)
+
+
+def test_the_more_line_ends_the_digest_and_opens_a_message_when_the_last_is_full():
+    footer = "152 more items matched your filters: /digest sends the next ones."
+    [short] = render([make_item(1, ("sport",))], footer=footer)
+    assert short.endswith("\n\n" + footer)
+    full = [make_item(i, ("sport",)) for i in range(98)]  # header + heading + 98 links = 100
+    parts = render(full, footer=footer)
+    assert [parse(p).entities for p in parts] == [100, 0]
+    assert parts[-1] == footer  # its /digest would be entity 101 in the first message
