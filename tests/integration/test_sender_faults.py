@@ -126,6 +126,7 @@ async def test_a_429_for_one_chat_does_not_delay_another_chats_digest(
         [(_method, code, description)] = fake.errors
         flooded_at, retry_after = fake.error_at[0], int(description.rsplit(" ", 1)[1])
         assert code == 429
+        fake.register_chat(b)  # B pressed Start before
         await queue(sqlite, b, parts(b, 1))
         sender.wake()
         [to_b] = await fake.wait_sent(chat_id=b)
