@@ -1,10 +1,11 @@
 """Bring messages.pot and the ru/kk/en catalogues in step with the strings the code marks.
 
 Run from the repository root: `python bot/locales/sync.py`. It extracts `_`, `N_` and
-`gettext` strings from bot/i18n.py, bot/catalogues.py, bot/middlewares.py and handlers/*.py, rewrites messages.pot, and updates each
-messages.po: new messages come in untranslated (tests/unit/bot/test_i18n.py then names them),
-dropped ones go. Headers are kept; the layout is Babel's, 99 characters wide, files without
-line numbers, so a change in the code shows up in the diff as one entry.
+`gettext` strings from bot/i18n.py, bot/catalogues.py, bot/middlewares.py and handlers/*.py,
+rewrites messages.pot, and updates each messages.po: new messages come in untranslated
+(tests/unit/bot/test_i18n.py then names them), dropped ones go. Headers are kept; the layout
+is Babel's, 99 characters wide, files without line numbers, so a change in the code shows up
+in the diff as one entry.
 """
 
 from __future__ import annotations

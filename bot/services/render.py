@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from bot.services.telegram_text import (
     MAX_ENTITIES,
     MAX_MESSAGE_UNITS,
+    detected_entities,
     escape,
     telegram_measure,
     utf16_len,
@@ -127,9 +128,10 @@ def _item(item: DigestItem, tz: tzinfo, today: datetime) -> _Frag:
     when = _when(item.published, tz, today)
     tail = f" — {source}, {when}" if source else f" — {when}"
     units = utf16_len(title + tail)
-    if not linked:
-        return _Frag(escape(title + tail), units, 0)
-    return _Frag(f'<a href="{escape(item.url)}">{escape(title)}</a>{escape(tail)}', units, 1)
+    if not linked:  # "@kaz_news" or "#strike" in plain text: entities Telegram adds itself
+        return _Frag(escape(title + tail), units, detected_entities(title + tail))
+    html = f'<a href="{escape(item.url)}">{escape(title)}</a>{escape(tail)}'
+    return _Frag(html, units, 1 + detected_entities(tail))
 
 
 def _bold(text: str, limit: int, suffix: str = "") -> _Frag:
@@ -139,14 +141,15 @@ def _bold(text: str, limit: int, suffix: str = "") -> _Frag:
     plain_suffix = f" {suffix}" if suffix else ""
     units = utf16_len(text) + utf16_len(plain_suffix)
     if _AUTO_ENTITY.search(text):
-        return _Frag(escape(text + plain_suffix), units, 0)
-    return _Frag(f"<b>{escape(text)}</b>{escape(plain_suffix)}", units, 1)
+        return _Frag(escape(text + plain_suffix), units, detected_entities(text + plain_suffix))
+    html = f"<b>{escape(text)}</b>{escape(plain_suffix)}"
+    return _Frag(html, units, 1 + detected_entities(plain_suffix))
 
 
 def _plain(text: str, limit: int) -> _Frag:
     """A plain line; each command, mention or link in it is an entity Telegram counts."""
     text = _cut(_clean(text), limit)
-    return _Frag(escape(text), utf16_len(text), len(_AUTO_ENTITY.findall(text)))
+    return _Frag(escape(text), utf16_len(text), detected_entities(text))
 
 
 def _sort_key(item: DigestItem) -> tuple[datetime, int]:

@@ -31,6 +31,18 @@ _TEXT = re.compile(r"[^<&]+")
 _CONTROLS = {c: " " for c in (*range(0, 10), 11, 12, *range(14, 32))}
 _DROPPED = re.compile("[\r\u2028-\u202e\u030a\u0333\u033f]")
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+# What TDLib's find_entities marks by itself in plain text outside links and code: URLs,
+# emails, @mentions, #hashtags, $CASHTAGs and /commands. Each counts against the 100 as well,
+# so a title full of hashtags can push a link past the 100th entity. The pattern errs on the
+# side of finding more, which only ends a message part sooner.
+_DETECTED = re.compile(
+    r"\b(?:https?://)?(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}(?::\d+)?(?:/[^\s<>\"]*)?"
+    r"|\b[\w.+-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b"
+    r"|(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}\b"
+    r"|(?<![\w#])#\w*[^\W\d]\w*"
+    r"|(?<![\w$])\$[A-Z]{1,8}\b"
+    r"|(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/])"
+)
 
 
 def escape(text: str) -> str:
@@ -148,10 +160,25 @@ def _first_char(text: str, span: _Span) -> int:
     return span.start + len(part) - len(part.lstrip(" \n"))
 
 
+def detected_entities(text: str) -> int:
+    """How many entities Telegram finds by itself in this plain text (no tags in it)."""
+    return sum(1 for _ in _DETECTED.finditer(text))
+
+
+def _detected(body: str, spans: list[_Span]) -> int:
+    """How many entities Telegram will find by itself in `body`, outside links and code."""
+    blocked = [(s.start, s.end) for s in spans if s.tag in _CONTINUOUS]
+    return sum(
+        not any(a < m.end() and m.start() < b for a, b in blocked)
+        for m in _DETECTED.finditer(body)
+    )
+
+
 def telegram_measure(markup: str) -> tuple[int, int]:
     """Return (UTF-16 length, entity count) of HTML as Telegram will store it; raise on bad HTML.
 
-    The count is what Telegram sends on: bold-like tags cut by links count once per piece.
+    The count is what Telegram sends on: bold-like tags cut by links count once per piece,
+    and the entities it detects by itself (hashtags, mentions, URLs, commands) count too.
     """
     text, spans = _parse(markup)
     text = _clean(text, spans)
@@ -167,4 +194,4 @@ def telegram_measure(markup: str) -> tuple[int, int]:
     for s in spans:
         inner = bisect_left(cuts, s.end) - bisect_left(cuts, s.start + 1)
         count += 1 + inner if s.tag in _SPLITTABLE else 1
-    return utf16_len(body[lead:]), count
+    return utf16_len(body[lead:]), count + _detected(body, spans)
