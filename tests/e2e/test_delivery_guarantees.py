@@ -27,6 +27,7 @@ async def test_a_send_that_timed_out_after_telegram_accepted_it_is_sent_again_an
 ) -> None:
     await habar.app.res.feed_admin.add(feed_server.add("/strikes.xml", rss(strikes(3))))
     await habar.app.res.subs.start(7701, "en")
+    fake_tg.register_chat(7701)  # the subscriber pressed Start before
     habar.app.sender.send_timeout = 1
     fake_tg.hold(7701, count=1)  # Telegram accepts the first send; its answer never comes
 
