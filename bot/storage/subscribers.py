@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, insert, select, update
 from sqlalchemy.engine import RowMapping
@@ -153,32 +154,26 @@ class SubscriberRepo:
             raise ValueError(f"not a setting: {sorted(unknown - _SETTINGS)}")
         where = [subscribers.c.chat_id == chat_id]
         where += [_same(name, value) for name, value in _stored(expect or {}).items()]
-        async with writing(self._engine) as conn:
-            done = await conn.execute(
-                update(subscribers).where(*where).values(updated_at=now, **_stored(changes))
-            )
-            if done.rowcount != 1:
-                return None
-            row = (
-                await conn.execute(select(subscribers).where(subscribers.c.chat_id == chat_id))
-            ).one()
-        return Subscriber.of(row._mapping)
+        return await self._change(chat_id, where, {"updated_at": now, **_stored(changes)})
 
     async def resume(
         self, chat_id: int, floor: int, next_digest_at: datetime | None, now: datetime
     ) -> Subscriber | None:
         """Make the subscription active again, its cursor raised to at least `floor`."""
+        values = {
+            "status": "active",
+            "cursor_item_id": forward(floor),
+            "next_digest_at": next_digest_at,
+            "updated_at": now,
+        }
+        return await self._change(chat_id, [subscribers.c.chat_id == chat_id], values)
+
+    async def _change(
+        self, chat_id: int, where: list[ColumnElement[bool]], values: dict[str, Any]
+    ) -> Subscriber | None:
+        """One UPDATE where `where` holds, then the row as stored; None if no row matched."""
         async with writing(self._engine) as conn:
-            done = await conn.execute(
-                update(subscribers)
-                .where(subscribers.c.chat_id == chat_id)
-                .values(
-                    status="active",
-                    cursor_item_id=forward(floor),
-                    next_digest_at=next_digest_at,
-                    updated_at=now,
-                )
-            )
+            done = await conn.execute(update(subscribers).where(*where).values(**values))
             if done.rowcount != 1:
                 return None
             row = (

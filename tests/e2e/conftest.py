@@ -28,6 +28,10 @@ start_habar
     (`Chat.say`) or that a test registered (`fake_tg.register_chat(chat_id)`). The admins in
     the settings are registered as having pressed Start before, unless
     `admins_wrote_before=False` (a first deployment).
+start_bot
+    `process = await start_bot(env=None, *, wait_for="Habar started")`: `python -m bot` as a
+    child process (`tests/e2e/botprocess.py`) on `sqlite_url` by default; every one still
+    alive is killed at teardown.
 habar
     `await start_habar()`: the bot on SQLite, ADMIN as its only admin, private feeds allowed.
 user / admin
@@ -43,7 +47,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -51,6 +55,9 @@ from bot.app import HabarApp
 from bot.config import Settings, load_settings
 from tests.e2e.gated_telegram import GatedTelegram
 from tests.support.fake_telegram import CallbackAnswer, FakeTelegram, Msg
+
+if TYPE_CHECKING:
+    from tests.e2e.botprocess import BotProcess
 
 TOKEN = "123:ABC"
 ADMIN = 1001
@@ -273,3 +280,27 @@ def user(fake_tg: FakeTelegram) -> Chat:
 def admin(fake_tg: FakeTelegram) -> Chat:
     """A private chat with the admin (Telegram language English)."""
     return Chat(fake_tg, ADMIN, language_code="en")
+
+
+@pytest.fixture
+async def start_bot(
+    fake_tg: GatedTelegram, sqlite_url: str, tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[BotProcess]]]:
+    """Start `python -m bot` processes (on `sqlite_url` unless env says otherwise)."""
+    from tests.e2e.botprocess import BotProcess, bot_env  # it imports this module
+
+    started: list[BotProcess] = []
+
+    async def start(
+        env: dict[str, str] | None = None, *, wait_for: str | None = "Habar started"
+    ) -> BotProcess:
+        env = env if env is not None else bot_env(fake_tg, sqlite_url)
+        process = await BotProcess.start(env, tmp_path, wait_for=wait_for)
+        started.append(process)
+        return process
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            await process.close()

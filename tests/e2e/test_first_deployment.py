@@ -9,10 +9,7 @@ be said in one log line, never as a traceback.
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
-
-import pytest
+from collections.abc import Awaitable, Callable
 
 from tests.e2e.botprocess import BotProcess, bot_env
 from tests.e2e.conftest import ADMIN, USER, Chat
@@ -23,24 +20,7 @@ from tests.support.feed_server import FeedServer, rss
 ADMIN_SCOPE = {"type": "chat", "chat_id": ADMIN}
 ADMIN_ONLY = {"addfeed", "delfeed", "feeds", "stats"}
 
-StartProcess = Callable[..., Awaitable[BotProcess]]
-
-
-@pytest.fixture
-async def start_process(tmp_path: Path) -> AsyncIterator[StartProcess]:
-    """Start `python -m bot` children; each is killed at teardown if it still runs."""
-    started: list[BotProcess] = []
-
-    async def start(env: dict[str, str], *, wait_for: str | None = "Habar started") -> BotProcess:
-        proc = await BotProcess.start(env, tmp_path, wait_for=wait_for)
-        started.append(proc)
-        return proc
-
-    try:
-        yield start
-    finally:
-        for proc in started:
-            await proc.close()
+StartBot = Callable[..., Awaitable[BotProcess]]
 
 
 def _commands(fake: FakeTelegram, scope: dict | None, code: str = "") -> set[str]:
@@ -51,9 +31,9 @@ async def test_first_start_with_an_admin_who_never_wrote_serves_users_then_the_a
     fake_tg: FakeTelegram,
     feed_server: FeedServer,
     sqlite_url: str,
-    start_process: StartProcess,
+    start_bot: StartBot,
 ) -> None:
-    proc = await start_process(bot_env(fake_tg, sqlite_url, admin_wrote_before=False))
+    proc = await start_bot(bot_env(fake_tg, sqlite_url, admin_wrote_before=False))
     await proc.wait_log(f"admin {ADMIN}: the admin command menu was not set", 5)
     assert "chat not found" in proc.text
     assert "Traceback" not in proc.text
@@ -76,10 +56,10 @@ async def test_first_start_with_an_admin_who_never_wrote_serves_users_then_the_a
 
 
 async def test_a_token_telegram_rejects_exits_2_with_one_line(
-    fake_tg: FakeTelegram, sqlite_url: str, start_process: StartProcess
+    fake_tg: FakeTelegram, sqlite_url: str, start_bot: StartBot
 ) -> None:
     env = {**bot_env(fake_tg, sqlite_url), "BOT_TOKEN": "123:not-the-right-token"}
-    proc = await start_process(env, wait_for=None)
+    proc = await start_bot(env, wait_for=None)
     assert await proc.exit_code() == 2
     lines = [line for line in proc.log if line.strip()]
     assert len(lines) == 1, lines
@@ -94,13 +74,13 @@ def _closed_port() -> int:
 
 
 async def test_an_unreachable_telegram_is_retried_with_backoff_until_stopped(
-    fake_tg: FakeTelegram, sqlite_url: str, start_process: StartProcess
+    fake_tg: FakeTelegram, sqlite_url: str, start_bot: StartBot
 ) -> None:
     env = {
         **bot_env(fake_tg, sqlite_url),
         "TELEGRAM_API_URL": f"http://127.0.0.1:{_closed_port()}",
     }
-    proc = await start_process(env, wait_for="trying again in 1 s")
+    proc = await start_bot(env, wait_for="trying again in 1 s")
     await proc.wait_log("trying again in 2 s", 10)  # the wait doubles
     proc.terminate()
     assert await proc.exit_code() == 0

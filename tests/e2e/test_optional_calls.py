@@ -12,7 +12,16 @@ import logging
 import pytest
 
 from tests.e2e.conftest import Chat, Habar
-from tests.support.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import FakeTelegram, Msg
+
+
+async def _shown(habar: Habar, fake: FakeTelegram, chat_id: int, command: str) -> tuple[Chat, Msg]:
+    """A subscribed chat with the keyboard of `command` on screen, the bot idle."""
+    chat = Chat(fake, chat_id, language_code="en")
+    await chat.ask("/start")
+    shown = await chat.ask(command)
+    await habar.app.inflight.wait_idle(10)
+    return chat, shown
 
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -23,10 +32,7 @@ async def test_two_taps_racing_to_the_same_state_are_both_answered_without_an_er
     habar: Habar, fake_tg: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="handlers.optional")
-    chat = Chat(fake_tg, 5101, language_code="en")
-    await chat.ask("/start")
-    shown = await chat.ask("/settings")
-    await habar.app.inflight.wait_idle(10)
+    chat, shown = await _shown(habar, fake_tg, 5101, "/settings")
     before = habar.app.inflight.handled
     answers = len(fake_tg.callback_answers)
     # Both taps leave the client before the bot redraws: the second edit would change nothing.
@@ -48,10 +54,7 @@ async def test_a_tap_answered_after_telegrams_15_seconds_is_handled_and_only_log
     habar: Habar, fake_tg: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="handlers.optional")
-    chat = Chat(fake_tg, 5201, language_code="en")
-    await chat.ask("/start")
-    shown = await chat.ask("/lang")
-    await habar.app.inflight.wait_idle(10)
+    chat, shown = await _shown(habar, fake_tg, 5201, "/lang")
     before = habar.app.inflight.handled
     fake_tg.callback(chat.chat_id, shown.message_id, "lg:kk", language_code="en")
     fake_tg.age_callback_queries(20)  # the bot sees the tap only after Telegram gave up on it
@@ -67,9 +70,7 @@ async def test_a_tap_on_a_message_the_user_deleted_changes_the_setting_and_answe
     habar: Habar, fake_tg: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="handlers.optional")
-    chat = Chat(fake_tg, 5301, language_code="en")
-    await chat.ask("/start")
-    shown = await chat.ask("/schedule")
+    chat, shown = await _shown(habar, fake_tg, 5301, "/schedule")
     answers = len(fake_tg.callback_answers)
     fake_tg.callback(chat.chat_id, shown.message_id, "sc|hourly", language_code="en")
     fake_tg.user_deletes(chat.chat_id, shown.message_id)  # before the bot redraws it

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
 
 import bot.app
-from tests.e2e.botprocess import BotProcess, bot_env
+from tests.e2e.botprocess import BotProcess
 from tests.e2e.conftest import ADMIN, Chat, Habar
 from tests.e2e.gated_telegram import GatedTelegram
 from tests.e2e.news import NOTHING_EN, digests, links, repeated, strikes
@@ -104,25 +103,6 @@ async def test_stop_while_a_part_goes_unanswered_repeats_at_most_that_part_after
     assert set(repeated(links(parts))) <= set(in_flight.links)
     once = {p.text: p for p in parts}.values()
     assert links(list(once)) == want  # in order, once the repeat is set aside
-
-
-@pytest.fixture
-async def start_bot(
-    fake_tg: GatedTelegram, sqlite_url: str, tmp_path: Path
-) -> AsyncIterator[StartBot]:
-    """Start `python -m bot` processes on one database; each is killed at teardown if alive."""
-    started: list[BotProcess] = []
-
-    async def start() -> BotProcess:
-        process = await BotProcess.start(bot_env(fake_tg, sqlite_url), tmp_path)
-        started.append(process)
-        return process
-
-    try:
-        yield start
-    finally:
-        for process in started:
-            await process.close()
 
 
 async def _digest_on_its_way(

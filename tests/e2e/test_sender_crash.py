@@ -6,12 +6,9 @@ no shutdown hook runs (cancelling tasks in-process would run all of them).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
-import pytest
-
-from tests.e2e.botprocess import BotProcess, bot_env
+from tests.e2e.botprocess import BotProcess
 from tests.e2e.conftest import ADMIN, Chat
 from tests.e2e.gated_telegram import GatedTelegram
 from tests.e2e.news import digests, links, repeated, strikes
@@ -19,25 +16,6 @@ from tests.support.feed_server import FeedServer, rss
 
 StartBot = Callable[[], Awaitable[BotProcess]]
 READERS = (7901, 7902, 7903)
-
-
-@pytest.fixture
-async def start_bot(
-    fake_tg: GatedTelegram, sqlite_url: str, tmp_path: Path
-) -> AsyncIterator[StartBot]:
-    """Start `python -m bot` processes on one database; each is killed at teardown if alive."""
-    started: list[BotProcess] = []
-
-    async def start() -> BotProcess:
-        process = await BotProcess.start(bot_env(fake_tg, sqlite_url), tmp_path)
-        started.append(process)
-        return process
-
-    try:
-        yield start
-    finally:
-        for process in started:
-            await process.close()
 
 
 async def test_kill_9_while_sending_to_several_chats_repeats_at_most_each_part_in_flight(

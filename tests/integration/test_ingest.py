@@ -17,6 +17,7 @@ from bot.poller import Poller
 from bot.services.ingest import PollOutcome
 from bot.storage.feeds import FeedRow
 from tests.support.feed_server import FeedServer, rss
+from tests.support.topics_file import write_sport_topics
 
 NOW = datetime.now(UTC)
 
@@ -206,13 +207,7 @@ async def test_a_poll_the_database_refuses_does_not_lose_the_others(
 async def test_a_topics_file_topic_is_given_to_the_items_a_poll_stores(
     db_url: str, feed_server: FeedServer, tmp_path: Path
 ) -> None:
-    custom = tmp_path / "topics.toml"
-    custom.write_text(
-        'extends = "builtin"\n\n[[topic]]\nslug = "sport"\n'
-        'name = { ru = "Спорт", kk = "Спорт", en = "Sport" }\n'
-        'ru = ["футбол"]\nkk = ["футбол"]\nen = ["football"]\n',
-        encoding="utf-8",
-    )
+    custom = write_sport_topics(tmp_path)
     match = {"title": "Astana football club wins the league", "description": "A football final."}
     url = feed_server.add("/sport.xml", rss([story(1, **match)], title="Sport KZ"))
     settings = load_settings(

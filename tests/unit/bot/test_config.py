@@ -11,6 +11,7 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.resources import open_resources
+from tests.support.topics_file import write_sport_topics
 
 VARS = (
     "BOT_TOKEN",
@@ -136,13 +137,7 @@ def test_bad_arguments_exit_2_with_a_message(args: list[str]) -> None:
 async def test_topics_file_extends_the_builtin_taxonomy(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    custom = tmp_path / "topics.toml"
-    custom.write_text(
-        'extends = "builtin"\n\n[[topic]]\nslug = "sport"\n'
-        'name = { ru = "Спорт", kk = "Спорт", en = "Sport" }\n'
-        'ru = ["футбол"]\nkk = ["футбол"]\nen = ["football"]\n',
-        encoding="utf-8",
-    )
+    custom = write_sport_topics(tmp_path)
     monkeypatch.setenv("TOPICS_FILE", str(custom))
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'habar.db'}")
     with ThreadPoolExecutor(1) as pool:
