@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# What BotFather issues: the bot's numeric id, a colon, then the secret part.
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
 
 class ConfigError(Exception):
@@ -85,7 +89,10 @@ class Settings(BaseSettings):
         """The bot token, or ConfigError when it is needed and missing."""
         if self.bot_token is None or not self.bot_token.get_secret_value().strip():
             raise ConfigError("BOT_TOKEN: required to run the bot (set it in .env)")
-        return self.bot_token.get_secret_value().strip()
+        token = self.bot_token.get_secret_value().strip()
+        if not _TOKEN.match(token):  # the value itself is never echoed: it is a secret
+            raise ConfigError("BOT_TOKEN: not a bot token (BotFather gives 123456789:AAE...)")
+        return token
 
 
 def load_settings(**overrides: object) -> Settings:

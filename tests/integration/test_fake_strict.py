@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -280,3 +281,18 @@ async def test_code_with_a_language_inside_pre_is_one_entity(bot: Bot, fake: Fak
     html = '<pre><code class="language-python">print(1)</code></pre>'
     await bot.send_message(USER, html, parse_mode="HTML")
     assert [e["type"] for e in fake.sent[0].entities] == ["pre"]
+
+
+@pytest.mark.parametrize(
+    ("token", "status", "description"),
+    [("TOKEN", 404, "Not Found"), ("123:wrong-secret", 401, "Unauthorized")],
+)
+async def test_a_token_no_bot_can_have_is_not_found_and_a_wrong_one_unauthorized(
+    fake: FakeTelegram, token: str, status: int, description: str
+) -> None:
+    async with aiohttp.ClientSession() as http, http.get(f"{fake.url}/bot{token}/getMe") as r:
+        body = await r.json()
+    assert (r.status, body) == (
+        status,
+        {"ok": False, "error_code": status, "description": description},
+    )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -30,6 +31,7 @@ from tests.support.tg_strict import StrictMixin
 
 __all__ = ["DEFAULT_TOKEN", "ApiError", "CallbackAnswer", "FakeTelegram", "Msg", "scope_key"]
 
+_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 DEFAULT_TOKEN = "123456789:TEST-fake-telegram-token"
 BLOCKED = "Forbidden: bot was blocked by the user"
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
@@ -120,7 +122,10 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin):
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.stats.requests += 1
-        if request.match_info["token"] != self.token:
+        token = request.match_info["token"]
+        if not _TOKEN_SHAPE.match(token):  # no such bot can exist (teloxide/teloxide#556)
+            return _reply(ApiError(404, "Not Found").payload(), 404)
+        if token != self.token:
             return _reply(ApiError(401, "Unauthorized").payload(), 401)
         name = request.match_info["method"]
         handler = self._methods.get(name.lower())

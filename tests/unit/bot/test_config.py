@@ -115,6 +115,18 @@ def test_running_without_token_prints_one_line_and_exits_2(tmp_path: Path) -> No
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("token", ["abc", "123456", ":abc", "12x:abc", "123:ab cd"])
+def test_a_malformed_token_prints_one_line_without_the_token_and_exits_2(
+    tmp_path: Path, token: str
+) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "BOT_TOKEN": token}
+    proc = _run(env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: BOT_TOKEN: not a bot token (BotFather gives 123456789:AAE...)"
+    ]
+
+
 def test_malformed_setting_exits_2_without_traceback(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "POLL_INTERVAL_SECONDS": "soon"}
     proc = _run("feed", "list", env=env)
