@@ -30,6 +30,7 @@ FEED_ERRORS = {
     "private_address": "the host is on a private address (ALLOW_PRIVATE_FEEDS is false)",
     "not_a_feed": "not an RSS/Atom feed",
     "unparseable": "the feed could not be parsed",
+    "storage": "the database refused to store the feed's items",
 }
 
 

@@ -52,6 +52,7 @@ FEED_REASONS = {
     ),
     "not_a_feed": N_("This is not an RSS or Atom feed."),
     "unparseable": N_("The feed could not be parsed."),
+    "storage": N_("The database refused to store the feed's items."),
 }
 
 

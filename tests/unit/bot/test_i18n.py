@@ -13,6 +13,8 @@ from babel.messages.extract import extract
 from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES, LOCALES_DIR, GettextLocalizer, locale_of, make_i18n
+from bot.services.ingest import STORAGE_FAILED
+from feeds.models import FetchErrorKind
 from feeds.topics import Taxonomy
 from handlers.texts import zone_text
 
@@ -197,3 +199,12 @@ def test_time_zones_are_named_by_city_with_their_current_offset(
     moment = datetime(when.year, when.month, when.day, 12, tzinfo=UTC)
     with i18n.context(), i18n.use_locale(locale):
         assert zone_text(zone, moment) == shown
+
+
+@pytest.mark.parametrize("kind", [*(k.value for k in FetchErrorKind), STORAGE_FAILED])
+def test_every_failure_a_feed_can_store_is_explained_in_words(kind: str) -> None:
+    from bot.cli import FEED_ERRORS
+    from handlers.errors import FEED_REASONS
+
+    assert kind in FEED_REASONS  # /feeds shows it to admins in their language
+    assert kind in FEED_ERRORS  # `feed add` and `feed list` show it on the command line
