@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
 if TYPE_CHECKING:
     from bot.resources import Resources
 
@@ -35,6 +33,8 @@ OPML_ERRORS = {
 @contextmanager
 def progress(total: int, unit: str) -> Iterator[Callable[[], None]]:
     """A bar on a terminal's stderr for `total` steps (nothing otherwise); yields `step()`."""
+    from tqdm import tqdm  # here: `feed list` and `items` need no bar
+
     # disable=None: on only when stderr is a terminal; one step needs no bar.
     bar = tqdm(total=total, unit=unit, file=sys.stderr, disable=None if total > 1 else True)
     try:
@@ -45,6 +45,8 @@ def progress(total: int, unit: str) -> Iterator[Callable[[], None]]:
 
 def say(line: str, *, error: bool = False) -> None:
     """Print a result line above the bar (if there is one): stdout, or stderr for an error."""
+    from tqdm import tqdm
+
     tqdm.write(line, file=sys.stderr if error else sys.stdout)
 
 
