@@ -195,3 +195,16 @@ async def test_import_and_export_are_refused_to_non_admins(
     assert (await user.ask("/export")).text == refusal
     assert fake_tg.documents == [] and feed_server.hits["/a.xml"] == 0
     assert await habar.app.res.feeds.list() == []
+
+
+async def test_a_long_list_of_failures_is_cut_after_20_with_a_count(
+    habar: Habar, admin: Chat, fake_tg: FakeTelegram, feed_server: FeedServer
+) -> None:
+    gone = [feed_server.add(f"/gone{n}.xml", b"no", status=404) for n in range(23)]
+    _checking, summary = await send_file(fake_tg, admin, "feeds.opml", opml(*gone), 2)
+    lines = summary.splitlines()
+    assert lines[0] == "Import done: 0 added, 0 already present, 23 failed."
+    failed = lines[lines.index("Failed:") + 1 :]
+    assert len(failed) == 21 and failed[-1] == "…and 3 more"
+    assert all(" — The server answered with an error status." in line for line in failed[:20])
+    assert feed_server.hits["/gone22.xml"] == 1  # every feed was checked, only the list is cut
