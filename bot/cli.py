@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from bot.cli_feeds import feed_add, feed_export, feed_import, opml_file, progress
 from bot.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot (the default)")
     feed = sub.add_parser("feed", help="manage feeds").add_subparsers(
-        dest="feed_command", required=True, metavar="{add,list,remove}"
+        dest="feed_command", required=True, metavar="{add,list,remove,import,export}"
     )
     add = feed.add_parser("add", help="fetch, check and add feeds")
     add.add_argument("urls", nargs="+", metavar="URL")
@@ -48,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_parser("list", help="list feeds with their status")
     rm = feed.add_parser("remove", help="remove a feed (its items stay)")
     rm.add_argument("id", metavar="ID")
+    imp = feed.add_parser("import", help="check and add every feed of an OPML file")
+    imp.add_argument("file", type=opml_file, metavar="FILE.opml")
+    imp.add_argument("--lang", choices=["kk", "ru", "en"], help="hint for feeds without one")
+    exp = feed.add_parser("export", help="write every feed as OPML 2.0")
+    exp.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     poll = sub.add_parser("poll", help="poll feeds")
     poll.add_argument("--once", action="store_true", required=True, help="poll every feed now")
     items = sub.add_parser("items", help="stored items, newest first")
@@ -108,7 +114,9 @@ async def _offline(settings: Settings, args: argparse.Namespace) -> int:
         if args.command == "preview":
             return await _preview(res, args)
         if args.command == "poll":
-            outcomes = await res.poller.run_once(await res.feeds.list())
+            feeds = await res.feeds.list()
+            with progress(len(feeds), "feed") as step:
+                outcomes = await res.poller.run_once(feeds, on_done=step)
             for o in outcomes:
                 status = o.status if o.ok else f"error {o.status}: {o.detail}".rstrip(": ")
                 print(f"#{o.feed_id} {o.title or o.url}: {o.new_items} new, {status}")
@@ -122,17 +130,13 @@ async def _feed(res: Resources, args: argparse.Namespace) -> int:
     from bot.services.feed_admin import FeedAdminError
 
     admin = res.feed_admin
-    failed = 0
     if args.feed_command == "add":
-        for url in args.urls:
-            try:
-                added = await admin.add(url, args.lang)
-            except FeedAdminError as exc:
-                failed += 1
-                print(f"error: {url}: {_reason(exc.reason, exc.detail)}", file=sys.stderr)
-                continue
-            print(f"added #{added.feed.id} {added.feed.title or url} ({added.items} items)")
-    elif args.feed_command == "list":
+        return await feed_add(res, args.urls, args.lang, _reason)
+    if args.feed_command == "import":
+        return await feed_import(res, args.file, args.lang, _reason)
+    if args.feed_command == "export":
+        return await feed_export(res, args.output)
+    if args.feed_command == "list":
         for f in await admin.list():
             state = "ok" if f.last_error_kind is None else f"error {f.last_error_kind}"
             seen = (
@@ -148,7 +152,7 @@ async def _feed(res: Resources, args: argparse.Namespace) -> int:
             print(f"error: {args.id}: {_reason(exc.reason, exc.detail)}", file=sys.stderr)
             return 1
         print(f"removed #{gone.id} {gone.title or gone.url}")
-    return 1 if failed else 0
+    return 0
 
 
 async def _preview(res: Resources, args: argparse.Namespace) -> int:

@@ -49,6 +49,8 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (
     ("delfeed", N_("Remove a feed: id or URL")),
     ("feeds", N_("Feeds and their status")),
     ("stats", N_("Bot statistics")),
+    ("import", N_("Add the feeds of an OPML file")),
+    ("export", N_("All feeds as an OPML file")),
 )
 
 

@@ -42,10 +42,18 @@ class Poller:
             started += 1
         return started
 
-    async def run_once(self, feeds: Iterable[FeedRow]) -> list[PollOutcome]:
-        """Poll the given feeds now and wait for all of them (for `poll --once`)."""
+    async def run_once(
+        self, feeds: Iterable[FeedRow], *, on_done: Callable[[], object] | None = None
+    ) -> list[PollOutcome]:
+        """Poll the given feeds now and wait for all of them (for `poll --once`).
+
+        `on_done` is called as each poll ends (a progress bar counts them).
+        """
         self.submit(feeds)
         tasks = list(self._running.values())
+        if on_done is not None:
+            for task in tasks:
+                task.add_done_callback(lambda _task: on_done())
         results = await asyncio.gather(*tasks)
         return [r for r in results if r is not None]
 

@@ -19,7 +19,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendMessage
+from aiogram.methods import EditMessageReplyMarkup, EditMessageText, SendDocument, SendMessage
 from aiohttp import ClientConnectorError
 
 from bot.ratelimit import RateLimiter, RetryAfterScope
@@ -54,7 +54,8 @@ class Turn:
 
 # Set by the Sender in each chat's task; the middleware says while the request waits its turn.
 TURN: contextvars.ContextVar[Turn | None] = contextvars.ContextVar("turn", default=None)
-_MESSAGES = (SendMessage, EditMessageText, EditMessageReplyMarkup)  # edits count as messages
+# Edits and documents (/export) count against the same limits as messages.
+_MESSAGES = (SendMessage, EditMessageText, EditMessageReplyMarkup, SendDocument)
 
 
 class TelegramLimits(BaseRequestMiddleware):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, errors, preferences, subscriber
+from handlers import admin, errors, opml, preferences, subscriber
 
 
 def get_routers(*, admin_ids: frozenset[int]) -> list[Router]:
     """Fresh routers in dispatch order: errors, admin (filtered), refusal, then everyone's."""
     return [
         errors.make_router(),
+        opml.make_router(admin_ids),
         *admin.make_routers(admin_ids),
         subscriber.make_router(),
         preferences.make_router(),

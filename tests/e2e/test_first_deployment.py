@@ -18,7 +18,7 @@ from tests.support.fake_telegram import FakeTelegram
 from tests.support.feed_server import FeedServer, rss
 
 ADMIN_SCOPE = {"type": "chat", "chat_id": ADMIN}
-ADMIN_ONLY = {"addfeed", "delfeed", "feeds", "stats"}
+ADMIN_ONLY = {"addfeed", "delfeed", "feeds", "stats", "import", "export"}
 
 StartBot = Callable[..., Awaitable[BotProcess]]
 

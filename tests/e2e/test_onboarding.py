@@ -8,7 +8,7 @@ from tests.e2e.conftest import ADMIN, USER, Chat, Habar
 from tests.support.fake_telegram import FakeTelegram
 
 SUBSCRIBER_COMMANDS = ["start", "lang", "topics", "schedule", "digest", "settings", "stop", "help"]
-ADMIN_COMMANDS = ["addfeed", "delfeed", "feeds", "stats"]
+ADMIN_COMMANDS = ["addfeed", "delfeed", "feeds", "stats", "import", "export"]
 
 
 async def test_start_replies_in_each_users_telegram_language(

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from tests.support import updates
 from tests.support.tg_api import MethodsMixin, scope_key
+from tests.support.tg_files import FilesMixin
 from tests.support.tg_limits import RateLimits
 from tests.support.tg_observe import ObservingMixin
 from tests.support.tg_rules import ApiError, CallbackAnswer, FakeStats, Faults, Msg
@@ -37,7 +38,7 @@ BLOCKED = "Forbidden: bot was blocked by the user"
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin):
+class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, FilesMixin):
     """Telegram Bot API double: serve it, inject updates and faults, then observe what was sent.
 
     As strict as Telegram by default: chats must have been seen (tg_strict), flood limits hold
@@ -83,7 +84,8 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin):
         self._pokes: set[asyncio.Task[None]] = set()
         self._closing = False
         self._runner: web.AppRunner | None = None
-        self._methods: dict[str, Handler] = self.method_table()
+        self._init_files()
+        self._methods: dict[str, Handler] = {**self.method_table(), **self.file_methods()}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -91,6 +93,7 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin):
         """Listen on 127.0.0.1 at a free port and set self.url."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self.add_file_route(app)
         # handler_cancellation ends the long poll of a client that hung up, as Telegram does.
         self._runner = web.AppRunner(
             app, access_log=None, shutdown_timeout=5, handler_cancellation=True
@@ -310,7 +313,9 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
                 params.update(body)
         return params
     form = await request.post()
-    params.update((k, v) for k, v in form.items() if isinstance(v, str) and k not in params)
+    # Uploaded files (sendDocument) stay FileFields; every other field is a string.
+    kept = (str, web.FileField)
+    params.update((k, v) for k, v in form.items() if isinstance(v, kept) and k not in params)
     return params
 
 
