@@ -79,6 +79,8 @@ def topics_text(topics: frozenset[str] | None, taxonomy: Taxonomy) -> str:
     """Chosen topics by name in the current language, or 'all topics'."""
     if topics is None:
         return _("all topics")
+    if not topics:
+        return _("none: keyword alerts only")
     return ", ".join(taxonomy.name(s, locale()) for s in taxonomy.slugs if s in topics)
 
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.storage.alerts import Marks, pick
 from bot.storage.engine import writing
 from bot.storage.items import ItemRow, to_row
 from bot.storage.subscribers import Subscriber, forward, unchanged
 from bot.storage.tables import item_topics, items, outbox, subscribers
+from feeds.keywords import ItemIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class Snapshot:
     items: list[ItemRow]  # the oldest pending matching items, at most the digest's limit
     upto: int  # where the cursor goes once this digest is queued
     more: int  # matching items left pending after these (the next digest's)
+    marks: Marks = field(default_factory=dict)  # keyword matches: item id -> words to mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +111,30 @@ async def _take(
     return rows, rows[-1].id, int(more)
 
 
+async def _take_alerts(
+    conn: AsyncConnection, sub: Subscriber, upto: int, limit: int | None, index: ItemIndex
+) -> tuple[list[ItemRow], int, int, Marks]:
+    """`_take` for a place with keywords: topics or an include term, and no exclusion.
+
+    The matching is in Python over the place's pending items in its languages (the
+    index makes it cheap); oldest first, as `_take`, with the rest left pending.
+    """
+    query = pending_items_query(sub.cursor_item_id, upto, sub.langs, None)
+    pending = [to_row(r) for r in await conn.execute(query)]
+    rows, marks = pick(pending, sub.topics, sub.keywords, index)
+    if limit is None or len(rows) <= limit:
+        return rows, upto, 0, marks
+    more = len(rows) - limit
+    rows = rows[:limit]
+    return rows, rows[-1].id, more, {i: w for i, w in marks.items() if i <= rows[-1].id}
+
+
 class OutboxRepo:
     """Plans digests and tracks every queued message until Telegram confirms it."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self.keyword_index = ItemIndex()  # item stems shared by every place's keywords
 
     async def max_item_id(self) -> int:
         """The newest item id (0 when there are none)."""
@@ -148,6 +170,11 @@ class OutboxRepo:
             sub = Subscriber.of(row._mapping)
             newest = await _committed_max_item_id(conn)
             upto = max(newest, sub.cursor_item_id)
+            if sub.keywords:
+                found, upto, more, marks = await _take_alerts(
+                    conn, sub, upto, limit, self.keyword_index
+                )
+                return Snapshot(sub, found, upto, more, marks)
             found, upto, more = await _take(
                 conn, sub.cursor_item_id, upto, sub.langs, sub.topics, limit
             )

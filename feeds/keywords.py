@@ -1,0 +1,205 @@
+"""Keyword alerts: a place's words and phrases, and the index that finds them in new items.
+
+`/keywords add профсоюз "минимальная зарплата" -реклама` gives three terms: a word, a phrase
+(its words consecutive and in order) and an exclusion. Every word matches whole, with its
+inflections (feeds.inflection), on the folded title and summary. Items are indexed once per
+round by stem, so each place's keywords cost a few dictionary look-ups, not a scan of items.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from feeds.inflection import keyword_stems, stems
+from feeds.topic_rules import fold_word
+
+MAX_TERMS = 50  # per place
+MAX_CHARS = 100  # per term, as written
+# A term: optional "-", then a quoted phrase (straight, «», “” or „“ quotes) or one word.
+_TERM = re.compile(r'(-?)(?:["«“„]([^"«»“”„]*)["»”“]|(["«“„])|([^\s"«»“”„]+))')
+_WORD = re.compile(r"[^\W_]+")
+_SEPARATOR = 2  # positions between title and summary, so no phrase spans the two
+
+
+class KeywordError(ValueError):
+    """A term that cannot be used; `reason` is a stable key and `term` what was typed."""
+
+    def __init__(self, reason: str, term: str = "") -> None:
+        super().__init__(f"{reason}: {term}")
+        self.reason = reason
+        self.term = term
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One keyword: its canonical text and, per word, the stems that find it."""
+
+    text: str  # word, "a phrase", -word or -"a phrase"
+    exclude: bool
+    words: tuple[frozenset[str], ...]
+
+
+def _word_stems(word: str) -> frozenset[str]:
+    """A typed word folded both ways (it may be Kazakh in Latin letters) with its stems."""
+    found: set[str] = set()
+    for kazakh in (False, True):
+        folded = fold_word(word, kazakh)
+        if folded:
+            found |= keyword_stems(folded)
+    return frozenset(found)
+
+
+@functools.lru_cache(maxsize=100_000)
+def term(text: str) -> Term:
+    """A term from its canonical text (as `parse_terms` writes it)."""
+    exclude = text.startswith("-")
+    body = text[1:] if exclude else text
+    words = _WORD.findall(body.strip('"'))
+    return Term(text, exclude, tuple(_word_stems(w) for w in words))
+
+
+def parse_terms(args: str) -> list[str]:
+    """Canonical texts of the terms in a command's arguments; KeywordError when one is bad."""
+    found: list[str] = []
+    for match in _TERM.finditer(args):
+        minus, phrase, lone_quote, word = match.groups()
+        raw = match.group(0)
+        if lone_quote:
+            raise KeywordError("unclosed_quote", args[match.start() :].strip())
+        body = " ".join((phrase if phrase is not None else word).split())
+        if not _WORD.search(body):
+            raise KeywordError("no_letters", raw)
+        quoted = phrase is not None and len(_WORD.findall(body)) > 1
+        text = minus + (f'"{body.lower()}"' if quoted else body.lower())
+        if len(text) > MAX_CHARS:
+            raise KeywordError("too_long", raw)
+        if text not in found:
+            found.append(text)
+    if not found:
+        raise KeywordError("empty")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What a place's keywords found among the indexed items."""
+
+    included: dict[int, tuple[str, ...]]  # item id -> the title's matched words, as written
+    excluded: frozenset[int]
+
+
+_NOTHING = Selection({}, frozenset())
+
+
+class ItemIndex:
+    """Stems of recent items with their positions; terms are looked up, not scanned for."""
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self._capacity = capacity
+        self._postings: dict[str, dict[int, list[int]]] = {}
+        self._titles: dict[int, list[str]] = {}  # item id -> title words as written
+        self._found: dict[str, dict[int, frozenset[int]]] = {}  # per term, cleared on add
+        self._selected: dict[tuple[str, ...], Selection] = {}
+
+    def __contains__(self, item_id: int) -> bool:
+        return item_id in self._titles
+
+    def __len__(self) -> int:
+        return len(self._titles)
+
+    def add(self, item_id: int, title: str, summary: str, kazakh: bool) -> None:
+        """Index an item's title and summary (once; again is a no-op)."""
+        if item_id in self._titles:
+            return
+        self._found.clear()
+        self._selected.clear()
+        title_words = _WORD.findall(title)
+        self._titles[item_id] = title_words
+        position = 0
+        for words in (title_words, _WORD.findall(summary)):
+            for word in words:
+                folded = fold_word(word, kazakh)
+                for stem in stems(folded) if folded else ():
+                    self._postings.setdefault(stem, {}).setdefault(item_id, []).append(position)
+                position += 1
+            position += _SEPARATOR
+        if len(self._titles) > self._capacity:
+            self._evict()
+
+    def _evict(self) -> None:
+        """Forget the oldest items, down to three quarters of the capacity."""
+        keep = sorted(self._titles)[-(self._capacity * 3 // 4) :]
+        gone = self._titles.keys() - set(keep)
+        self._titles = {i: self._titles[i] for i in keep}
+        for stem in list(self._postings):
+            posting = self._postings[stem]
+            for item_id in gone & posting.keys():
+                del posting[item_id]
+            if not posting:
+                del self._postings[stem]
+
+    def select(self, texts: Iterable[str]) -> Selection:
+        """Items a place's terms include (with the title words to mark) and exclude."""
+        key = tuple(texts)
+        if not key:
+            return _NOTHING
+        done = self._selected.get(key)
+        if done is None:
+            done = self._selected[key] = self._select(key)
+        return done
+
+    def _select(self, texts: tuple[str, ...]) -> Selection:
+        included: dict[int, set[int]] = {}
+        excluded: set[int] = set()
+        for text in texts:
+            found = self.find(text)
+            if text.startswith("-"):
+                excluded.update(found)
+                continue
+            for item_id, positions in found.items():
+                included.setdefault(item_id, set()).update(positions)
+        marks = {
+            item_id: self._marks(item_id, positions) for item_id, positions in included.items()
+        }
+        return Selection(marks, frozenset(excluded))
+
+    def _marks(self, item_id: int, positions: set[int]) -> tuple[str, ...]:
+        words = self._titles[item_id]
+        return tuple(dict.fromkeys(words[p] for p in sorted(positions) if p < len(words)))
+
+    def find(self, text: str) -> dict[int, frozenset[int]]:
+        """Items where the term occurs, with the word positions it covers."""
+        found = self._found.get(text)
+        if found is None:
+            found = self._found[text] = self._find(term(text))
+        return found
+
+    def _where(self, word: frozenset[str]) -> dict[int, set[int]]:
+        """Item id -> positions of any inflection of one word."""
+        where: dict[int, set[int]] = {}
+        for stem in word:
+            for item_id, positions in self._postings.get(stem, {}).items():
+                where.setdefault(item_id, set()).update(positions)
+        return where
+
+    def _find(self, t: Term) -> dict[int, frozenset[int]]:
+        if not t.words:
+            return {}
+        first = self._where(t.words[0])
+        if len(t.words) == 1:
+            return {item_id: frozenset(p) for item_id, p in first.items()}
+        rest = [self._where(word) for word in t.words[1:]]
+        found: dict[int, frozenset[int]] = {}
+        for item_id, starts in first.items():
+            for offset, where in enumerate(rest, start=1):
+                at = where.get(item_id, ())
+                starts = {s for s in starts if s + offset in at}
+                if not starts:
+                    break
+            else:
+                width = len(t.words)
+                found[item_id] = frozenset(s + k for s in starts for k in range(width))
+        return found
