@@ -97,8 +97,9 @@ _NOTHING = Selection({}, frozenset())
 class ItemIndex:
     """Stems of recent items with their positions; terms are looked up, not scanned for."""
 
-    def __init__(self, capacity: int = 50_000) -> None:
+    def __init__(self, capacity: int = 100_000) -> None:
         self._capacity = capacity
+        self._span: tuple[int, int] | None = None  # ids (low, high] read into the index
         self._postings: dict[str, dict[int, list[int]]] = {}
         self._titles: dict[int, list[str]] = {}  # item id -> title words as written
         self._found: dict[str, dict[int, frozenset[int]]] = {}  # per term, cleared on add
@@ -109,6 +110,19 @@ class ItemIndex:
 
     def __len__(self) -> int:
         return len(self._titles)
+
+    def gaps(self, after: int, upto: int) -> list[tuple[int, int]]:
+        """Id ranges (after, upto] a caller still has to read into the index, then `cover`."""
+        if self._span is None:
+            return [(after, upto)] if upto > after else []
+        low, high = self._span
+        # Read so that the index stays one contiguous range: no hole is ever taken as read.
+        return [(a, b) for a, b in ((after, low), (high, upto)) if b > a]
+
+    def cover(self, after: int, upto: int) -> None:
+        """Items with ids in (after, upto] are in the index now (those worth indexing)."""
+        low, high = self._span or (after, upto)
+        self._span = (min(low, after), max(high, upto))
 
     def add(self, item_id: int, title: str, summary: str, kazakh: bool) -> None:
         """Index an item's title and summary (once; again is a no-op)."""
@@ -133,6 +147,8 @@ class ItemIndex:
         """Forget the oldest items, down to three quarters of the capacity."""
         keep = sorted(self._titles)[-(self._capacity * 3 // 4) :]
         gone = self._titles.keys() - set(keep)
+        if self._span is not None:
+            self._span = (max(self._span[0], max(gone)), self._span[1])
         self._titles = {i: self._titles[i] for i in keep}
         for stem in list(self._postings):
             posting = self._postings[stem]

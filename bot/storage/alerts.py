@@ -1,34 +1,58 @@
-"""Keyword alerts in planning: which pending items a place's keywords add or take away."""
+"""Keyword alerts in planning: the SQL condition a place's keywords add to its digest query.
+
+An item reaches a place when its language is chosen and (a chosen topic or an include term
+matches) and no exclusion matches. Terms are matched in Python on an index of item stems
+(feeds.keywords.ItemIndex) that each round fills once, with the items no place read yet;
+the ids it finds go into the query, so SQL still picks, orders and counts the digest.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.storage.items import ItemRow
-from feeds.keywords import ItemIndex
+from bot.storage.tables import item_topics, items
+from feeds.keywords import ItemIndex, Selection
 
 Marks = dict[int, tuple[str, ...]]  # item id -> title words a keyword matched
 
 
-def pick(
-    rows: Sequence[ItemRow],
-    topics: frozenset[str] | None,
-    keywords: Iterable[str],
-    index: ItemIndex,
-) -> tuple[list[ItemRow], Marks]:
-    """Rows whose topics are chosen or that an include term finds, less those excluded.
-
-    Rows are already filtered by language. `index` keeps the items' stems between places,
-    so a round indexes each new item once. Returns the rows (in order) and their marks.
-    """
-    for row in rows:
-        if row.id not in index:
+async def read_into(conn: AsyncConnection, index: ItemIndex, after: int, upto: int) -> None:
+    """Index the pushable items with ids in (after, upto] that the index has not read yet."""
+    for low, high in index.gaps(after, upto):
+        query = (
+            select(items.c.id, items.c.title, items.c.summary, items.c.lang)
+            .where(items.c.id > low, items.c.id <= high, items.c.pushable)
+            .order_by(items.c.id)
+        )
+        for row in await conn.execute(query):
             index.add(row.id, row.title, row.summary, kazakh=row.lang == "kk")
-    found = index.select(keywords)
-    kept = [
-        row
-        for row in rows
-        if row.id not in found.excluded
-        and (row.id in found.included or topics is None or not topics.isdisjoint(row.topics))
-    ]
-    return kept, {row.id: found.included[row.id] for row in kept if row.id in found.included}
+        index.cover(low, high)
+
+
+def _ids(found: frozenset[int] | dict[int, tuple[str, ...]], after: int, upto: int) -> list[int]:
+    return sorted(i for i in found if after < i <= upto)
+
+
+def _among(ids: list[int]) -> ColumnElement[bool]:
+    # Ids are written into the SQL as numbers: no limit on bound parameters, however many.
+    return items.c.id.in_(bindparam(None, ids, expanding=True, literal_execute=True))
+
+
+def alert_clause(
+    topics: frozenset[str] | None, found: Selection, after: int, upto: int
+) -> ColumnElement[bool]:
+    """Chosen topics or an include match, and no exclusion, for items in (after, upto]."""
+    if topics is None:
+        chosen: ColumnElement[bool] = true()
+    elif topics:
+        chosen = exists().where(
+            and_(item_topics.c.item_id == items.c.id, item_topics.c.topic.in_(sorted(topics)))
+        )
+    else:
+        chosen = false()
+    included = _ids(found.included, after, upto)
+    if included and topics is not None:
+        chosen = or_(chosen, _among(included))
+    excluded = _ids(found.excluded, after, upto)
+    return and_(chosen, ~_among(excluded)) if excluded else chosen

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.storage.alerts import Marks, pick
+from bot.storage.alerts import Marks, alert_clause, read_into
 from bot.storage.engine import writing
 from bot.storage.items import ItemRow, to_row
 from bot.storage.subscribers import Subscriber, forward, unchanged
@@ -94,19 +94,24 @@ async def _take(
     langs: frozenset[str] | None,
     topics: frozenset[str] | None,
     limit: int | None,
+    where: ColumnElement[bool] | None = None,
 ) -> tuple[list[ItemRow], int, int]:
     """The first `limit` pending items, the cursor after them, and how many more matched.
 
     When more matched, the cursor stops at the last item taken: the rest stay pending.
+    `where` narrows the items further (keyword alerts).
     """
     query = pending_items_query(cursor, upto, langs, topics)
+    if where is not None:
+        query = query.where(where)
     if limit is None:
         return [to_row(r) for r in await conn.execute(query)], upto, 0
     rows = [to_row(r) for r in await conn.execute(query.limit(limit + 1))]
     if len(rows) <= limit:
         return rows, upto, 0
     rows = rows[:limit]
-    rest = pending_items_query(rows[-1].id, upto, langs, topics).subquery()
+    rest_query = pending_items_query(rows[-1].id, upto, langs, topics)
+    rest = (rest_query if where is None else rest_query.where(where)).subquery()
     more = (await conn.execute(select(func.count()).select_from(rest))).scalar_one()
     return rows, rows[-1].id, int(more)
 
@@ -114,19 +119,12 @@ async def _take(
 async def _take_alerts(
     conn: AsyncConnection, sub: Subscriber, upto: int, limit: int | None, index: ItemIndex
 ) -> tuple[list[ItemRow], int, int, Marks]:
-    """`_take` for a place with keywords: topics or an include term, and no exclusion.
-
-    The matching is in Python over the place's pending items in its languages (the
-    index makes it cheap); oldest first, as `_take`, with the rest left pending.
-    """
-    query = pending_items_query(sub.cursor_item_id, upto, sub.langs, None)
-    pending = [to_row(r) for r in await conn.execute(query)]
-    rows, marks = pick(pending, sub.topics, sub.keywords, index)
-    if limit is None or len(rows) <= limit:
-        return rows, upto, 0, marks
-    more = len(rows) - limit
-    rows = rows[:limit]
-    return rows, rows[-1].id, more, {i: w for i, w in marks.items() if i <= rows[-1].id}
+    """`_take` for a place with keywords, and the title words its keywords matched."""
+    await read_into(conn, index, sub.cursor_item_id, upto)
+    found = index.select(sub.keywords)
+    where = alert_clause(sub.topics, found, sub.cursor_item_id, upto)
+    rows, upto, more = await _take(conn, sub.cursor_item_id, upto, sub.langs, None, limit, where)
+    return rows, upto, more, {r.id: found.included[r.id] for r in rows if r.id in found.included}
 
 
 class OutboxRepo:

@@ -159,3 +159,13 @@ def test_bad_terms_are_refused_with_a_reason(args: str, reason: str) -> None:
     with pytest.raises(KeywordError) as caught:
         parse_terms(args)
     assert caught.value.reason == reason
+
+
+def test_the_index_asks_only_for_the_id_ranges_it_has_not_read() -> None:
+    index = ItemIndex()
+    assert index.gaps(10, 20) == [(10, 20)]
+    index.cover(10, 20)
+    assert index.gaps(10, 20) == []
+    assert index.gaps(15, 30) == [(20, 30)]  # new items since
+    assert index.gaps(5, 20) == [(5, 10)]  # a place further behind
+    assert index.gaps(25, 30) == [(20, 30)]  # read contiguously, so no hole is left
