@@ -42,6 +42,7 @@ class Term:
     words: tuple[frozenset[str], ...]
 
 
+@functools.lru_cache(maxsize=100_000)
 def _word_stems(word: str) -> frozenset[str]:
     """A typed word folded both ways (it may be Kazakh in Latin letters) with its stems."""
     found: set[str] = set()
@@ -83,15 +84,23 @@ def parse_terms(args: str) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=200_000)
+def _item_stems(word: str, kazakh: bool) -> frozenset[str]:
+    """The stems a word of an item's text may have, folded as the item's language folds."""
+    folded = fold_word(word, kazakh)
+    return stems(folded) if folded else frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class Selection:
     """What a place's keywords found among the indexed items."""
 
-    included: dict[int, tuple[str, ...]]  # item id -> the title's matched words, as written
+    included: frozenset[int]
     excluded: frozenset[int]
+    terms: tuple[str, ...] = ()  # the include terms, for `ItemIndex.marks`
 
 
-_NOTHING = Selection({}, frozenset())
+_NOTHING = Selection(frozenset(), frozenset())
 
 
 class ItemIndex:
@@ -102,7 +111,7 @@ class ItemIndex:
         self._span: tuple[int, int] | None = None  # ids (low, high] read into the index
         self._postings: dict[str, dict[int, list[int]]] = {}
         self._titles: dict[int, list[str]] = {}  # item id -> title words as written
-        self._found: dict[str, dict[int, frozenset[int]]] = {}  # per term, cleared on add
+        self._found: dict[str, frozenset[int]] = {}  # per term, cleared on add
         self._selected: dict[tuple[str, ...], Selection] = {}
 
     def __contains__(self, item_id: int) -> bool:
@@ -132,12 +141,17 @@ class ItemIndex:
         self._selected.clear()
         title_words = _WORD.findall(title)
         self._titles[item_id] = title_words
-        position = 0
+        postings, position = self._postings, 0
         for words in (title_words, _WORD.findall(summary)):
             for word in words:
-                folded = fold_word(word, kazakh)
-                for stem in stems(folded) if folded else ():
-                    self._postings.setdefault(stem, {}).setdefault(item_id, []).append(position)
+                for stem in _item_stems(word, kazakh):
+                    posting = postings.get(stem)
+                    if posting is None:
+                        postings[stem] = {item_id: [position]}
+                    elif item_id in posting:
+                        posting[item_id].append(position)
+                    else:
+                        posting[item_id] = [position]
                 position += 1
             position += _SEPARATOR
         if len(self._titles) > self._capacity:
@@ -158,64 +172,72 @@ class ItemIndex:
                 del self._postings[stem]
 
     def select(self, texts: Iterable[str]) -> Selection:
-        """Items a place's terms include (with the title words to mark) and exclude."""
+        """Items a place's terms include and exclude (any order of terms gives the same)."""
         key = tuple(texts)
         if not key:
             return _NOTHING
         done = self._selected.get(key)
         if done is None:
-            done = self._selected[key] = self._select(key)
+            include = tuple(t for t in key if not t.startswith("-"))
+            excluded = frozenset().union(*(self.find(t) for t in key if t.startswith("-")))
+            included = frozenset().union(*(self.find(t) for t in include))
+            done = self._selected[key] = Selection(included, excluded, include)
         return done
 
-    def _select(self, texts: tuple[str, ...]) -> Selection:
-        included: dict[int, set[int]] = {}
-        excluded: set[int] = set()
-        for text in texts:
-            found = self.find(text)
-            if text.startswith("-"):
-                excluded.update(found)
-                continue
-            for item_id, positions in found.items():
-                included.setdefault(item_id, set()).update(positions)
-        marks = {
-            item_id: self._marks(item_id, positions) for item_id, positions in included.items()
-        }
-        return Selection(marks, frozenset(excluded))
+    def marks(self, item_id: int, found: Selection) -> tuple[str, ...]:
+        """The title words of an item that the selection's include terms matched, as written."""
+        words = self._titles.get(item_id, [])
+        covered: set[int] = set()
+        for text in found.terms:
+            if item_id in self.find(text):
+                t = term(text)
+                for start in self._starts(t, item_id):
+                    covered.update(range(start, start + len(t.words)))
+        return tuple(dict.fromkeys(words[p] for p in sorted(covered) if p < len(words)))
 
-    def _marks(self, item_id: int, positions: set[int]) -> tuple[str, ...]:
-        words = self._titles[item_id]
-        return tuple(dict.fromkeys(words[p] for p in sorted(positions) if p < len(words)))
-
-    def find(self, text: str) -> dict[int, frozenset[int]]:
-        """Items where the term occurs, with the word positions it covers."""
+    def find(self, text: str) -> frozenset[int]:
+        """Ids of the items where the term occurs."""
         found = self._found.get(text)
         if found is None:
             found = self._found[text] = self._find(term(text))
         return found
 
-    def _where(self, word: frozenset[str]) -> dict[int, set[int]]:
-        """Item id -> positions of any inflection of one word."""
-        where: dict[int, set[int]] = {}
+    def _items(self, word: frozenset[str]) -> set[int]:
+        """Ids of the items with any inflection of one word."""
+        found: set[int] = set()
         for stem in word:
-            for item_id, positions in self._postings.get(stem, {}).items():
-                where.setdefault(item_id, set()).update(positions)
-        return where
-
-    def _find(self, t: Term) -> dict[int, frozenset[int]]:
-        if not t.words:
-            return {}
-        first = self._where(t.words[0])
-        if len(t.words) == 1:
-            return {item_id: frozenset(p) for item_id, p in first.items()}
-        rest = [self._where(word) for word in t.words[1:]]
-        found: dict[int, frozenset[int]] = {}
-        for item_id, starts in first.items():
-            for offset, where in enumerate(rest, start=1):
-                at = where.get(item_id, ())
-                starts = {s for s in starts if s + offset in at}
-                if not starts:
-                    break
-            else:
-                width = len(t.words)
-                found[item_id] = frozenset(s + k for s in starts for k in range(width))
+            posting = self._postings.get(stem)
+            if posting:
+                found.update(posting)
         return found
+
+    def _at(self, word: frozenset[str], item_id: int) -> set[int]:
+        """Positions of any inflection of one word in one item."""
+        at: set[int] = set()
+        for stem in word:
+            posting = self._postings.get(stem)
+            if posting and item_id in posting:
+                at.update(posting[item_id])
+        return at
+
+    def _starts(self, t: Term, item_id: int) -> set[int]:
+        """Positions where the term's words occur consecutively, in order, in one item."""
+        starts = self._at(t.words[0], item_id)
+        for offset, word in enumerate(t.words[1:], start=1):
+            at = self._at(word, item_id)
+            starts = {s for s in starts if s + offset in at}
+            if not starts:
+                break
+        return starts
+
+    def _find(self, t: Term) -> frozenset[int]:
+        if not t.words:
+            return frozenset()
+        found = self._items(t.words[0])
+        for word in t.words[1:]:
+            found &= self._items(word)
+            if not found:
+                return frozenset()
+        if len(t.words) > 1:  # the words occur; are they a phrase?
+            found = {item_id for item_id in found if self._starts(t, item_id)}
+        return frozenset(found)

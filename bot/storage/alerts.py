@@ -30,7 +30,7 @@ async def read_into(conn: AsyncConnection, index: ItemIndex, after: int, upto: i
         index.cover(low, high)
 
 
-def _ids(found: frozenset[int] | dict[int, tuple[str, ...]], after: int, upto: int) -> list[int]:
+def _ids(found: frozenset[int], after: int, upto: int) -> list[int]:
     return sorted(i for i in found if after < i <= upto)
 
 

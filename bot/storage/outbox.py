@@ -124,7 +124,12 @@ async def _take_alerts(
     found = index.select(sub.keywords)
     where = alert_clause(sub.topics, found, sub.cursor_item_id, upto)
     rows, upto, more = await _take(conn, sub.cursor_item_id, upto, sub.langs, None, limit, where)
-    return rows, upto, more, {r.id: found.included[r.id] for r in rows if r.id in found.included}
+    return (
+        rows,
+        upto,
+        more,
+        {r.id: index.marks(r.id, found) for r in rows if r.id in found.included},
+    )
 
 
 class OutboxRepo:
