@@ -112,6 +112,7 @@ class ItemIndex:
         self._postings: dict[str, dict[int, list[int]]] = {}
         self._titles: dict[int, list[str]] = {}  # item id -> title words as written
         self._found: dict[str, frozenset[int]] = {}  # per term, cleared on add
+        self._word_items: dict[frozenset[str], frozenset[int]] = {}  # likewise, per word
         self._selected: dict[tuple[str, ...], Selection] = {}
 
     def __contains__(self, item_id: int) -> bool:
@@ -138,6 +139,7 @@ class ItemIndex:
         if item_id in self._titles:
             return
         self._found.clear()
+        self._word_items.clear()
         self._selected.clear()
         title_words = _WORD.findall(title)
         self._titles[item_id] = title_words
@@ -202,13 +204,14 @@ class ItemIndex:
             found = self._found[text] = self._find(term(text))
         return found
 
-    def _items(self, word: frozenset[str]) -> set[int]:
+    def _word_set(self, word: frozenset[str]) -> frozenset[int]:
         """Ids of the items with any inflection of one word."""
-        found: set[int] = set()
-        for stem in word:
-            posting = self._postings.get(stem)
-            if posting:
-                found.update(posting)
+        found = self._word_items.get(word)
+        if found is None:
+            postings = self._postings
+            found = self._word_items[word] = frozenset().union(
+                *(postings[stem] for stem in word if stem in postings)
+            )
         return found
 
     def _at(self, word: frozenset[str], item_id: int) -> set[int]:
@@ -233,11 +236,12 @@ class ItemIndex:
     def _find(self, t: Term) -> frozenset[int]:
         if not t.words:
             return frozenset()
-        found = self._items(t.words[0])
+        if len(t.words) == 1:
+            return self._word_set(t.words[0])
+        found = set(self._word_set(t.words[0]))
         for word in t.words[1:]:
-            found &= self._items(word)
+            found &= self._word_set(word)
             if not found:
                 return frozenset()
-        if len(t.words) > 1:  # the words occur; are they a phrase?
-            found = {item_id for item_id in found if self._starts(t, item_id)}
-        return frozenset(found)
+        # The words occur; are they a phrase?
+        return frozenset(item_id for item_id in found if self._starts(t, item_id))

@@ -53,6 +53,11 @@ async def test_each_chat_gets_the_items_its_keywords_topics_and_exclusions_choos
     nothing = await _chat(fake_tg, 8003, "/topics none")
     everything_but_ads = await _chat(fake_tg, 8004, "/keywords add -реклама")
     await _news(habar, feed_server)
+    topics = await nothing.ask("/topics")
+    assert (await nothing.ask("/topics none")).text == (
+        "Темы: нет — только оповещения по ключевым словам"
+    )
+    assert topics.reply_markup is not None
 
     digest = await alerts.ask("/digest")
     assert sorted(digest.links) == sorted([STRIKE, WAGE])
@@ -82,6 +87,7 @@ async def test_keywords_are_listed_and_bad_input_changes_nothing(
     refused = await chat.ask("/keywords remove забастовка")
     assert "забастовка" in refused.text and "Ничего не изменено" in refused.text
     assert (await chat.ask("/keywords")).text.startswith("Ключевые слова (4):\n")
+    assert "Ключевые слова: 4 (/keywords)" in (await chat.ask("/settings")).text
 
     assert (await chat.ask("/keywords remove ереуіл -реклама")).text.startswith(
         'Ключевые слова (2):\nпрофсоюз\n"минимальная зарплата"\n'
