@@ -7,8 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services.errors import InputError
 from bot.services.subscriptions import Subscriptions
-from bot.storage.outbox import OutboxRepo, Plan, Snapshot
+from bot.storage.alerts import alert_clause
+from bot.storage.outbox import OutboxRepo, Plan, Snapshot, pending_items_query
 from bot.storage.subscribers import SubscriberRepo
+from feeds.keywords import Selection
 from feeds.models import Lang
 from tests.integration.test_outbox import BACKFILL, NOW, news, store, subscriber
 
@@ -155,3 +157,15 @@ async def test_fifty_keywords_fit(engine: AsyncEngine) -> None:
     words = [f"слово{i}" for i in range(50)]
     sub = await subs.change_keywords(7, "add " + " ".join(words))
     assert sub.keywords == tuple(words)
+
+
+async def test_any_number_of_matched_ids_fits_in_the_query(engine: AsyncEngine) -> None:
+    # PostgreSQL (asyncpg) takes at most 32,767 bound parameters in one statement.
+    await stored_news(engine)
+    found = Selection(frozenset(range(2, 40_002)), frozenset(range(40_002, 80_000)))
+    query = pending_items_query(0, 100, None, None).where(
+        alert_clause(frozenset(), found, 0, 100_000)
+    )
+    async with engine.connect() as conn:
+        ids = [row.id for row in await conn.execute(query)]
+    assert ids == [2, 3, 4, 5, 6]
