@@ -22,6 +22,7 @@ MAX_CHARS = 100  # per term, as written
 _TERM = re.compile(r'(-?)(?:["«“„]([^"«»“”„]*)["»”“]|(["«“„])|([^\s"«»“”„]+))')
 _WORD = re.compile(r"[^\W_]+")
 _SEPARATOR = 2  # positions between title and summary, so no phrase spans the two
+_CACHED = 50_000  # selections and terms remembered between places until items change
 
 
 class KeywordError(ValueError):
@@ -180,6 +181,8 @@ class ItemIndex:
             return _NOTHING
         done = self._selected.get(key)
         if done is None:
+            if len(self._selected) >= _CACHED:
+                self._selected.clear()
             include = tuple(t for t in key if not t.startswith("-"))
             excluded = frozenset().union(*(self.find(t) for t in key if t.startswith("-")))
             included = frozenset().union(*(self.find(t) for t in include))
@@ -201,6 +204,8 @@ class ItemIndex:
         """Ids of the items where the term occurs."""
         found = self._found.get(text)
         if found is None:
+            if len(self._found) >= _CACHED:
+                self._found.clear()
             found = self._found[text] = self._find(term(text))
         return found
 
