@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, errors, keywords, preferences, subscriber
+from handlers import admin, errors, preferences, subscriber
 
 
 def get_routers(*, admin_ids: frozenset[int]) -> list[Router]:
@@ -14,5 +14,4 @@ def get_routers(*, admin_ids: frozenset[int]) -> list[Router]:
         *admin.make_routers(admin_ids),
         subscriber.make_router(),
         preferences.make_router(),
-        keywords.make_router(),
     ]

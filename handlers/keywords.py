@@ -1,9 +1,8 @@
-"""/keywords: list, add, remove and clear a place's keyword alerts."""
+"""/keywords: list, add, remove and clear a place's keyword alerts (routed with /topics)."""
 
 from __future__ import annotations
 
-from aiogram import Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
@@ -51,10 +50,3 @@ async def cmd_keywords(message: Message, command: CommandObject, subs: Subscript
         sub = await subs.require(message.chat.id)
     for part in pack(listing(sub)):
         await message.answer(part, link_preview_options=NO_PREVIEW)
-
-
-def make_router() -> Router:
-    """A fresh router for /keywords."""
-    router = Router(name=__name__)
-    router.message.register(cmd_keywords, Command("keywords"))
-    return router
