@@ -2,8 +2,9 @@
 
 An item reaches a place when its language is chosen and (a chosen topic or an include term
 matches) and no exclusion matches. Terms are matched in Python on an index of item stems
-(feeds.keywords.ItemIndex) that each round fills once, with the items no place read yet;
-the ids it finds go into the query, so SQL still picks, orders and counts the digest.
+(feeds.keywords.ItemIndex) that each round fills once, with the items no place read yet,
+before the snapshot takes its lock; the ids it finds go into the query, so SQL still picks,
+orders and counts the digest.
 """
 
 from __future__ import annotations
@@ -17,16 +18,38 @@ from feeds.keywords import ItemIndex, Selection
 Marks = dict[int, tuple[str, ...]]  # item id -> title words a keyword matched
 
 
+_EVER = 2**62  # above every item id
+
+
+async def _add_rows(conn: AsyncConnection, index: ItemIndex, *where: ColumnElement[bool]) -> None:
+    """Index the pushable items that match `where`."""
+    query = (
+        select(items.c.id, items.c.title, items.c.summary, items.c.lang)
+        .where(items.c.pushable, *where)
+        .order_by(items.c.id)
+    )
+    for row in await conn.execute(query):
+        index.add(row.id, row.title, row.summary, kazakh=row.lang == "kk")
+
+
+async def prefetch(conn: AsyncConnection, index: ItemIndex, after: int) -> None:
+    """Index the items after `after` the index lacks, before any lock is taken.
+
+    Indexing is the slow part of a round, so it happens here; nothing counts as read yet,
+    because on PostgreSQL a smaller id may still commit: `read_into` settles that under the lock.
+    """
+    for low, high in index.gaps(after, _EVER):
+        await _add_rows(conn, index, items.c.id > low, items.c.id <= high)
+
+
 async def read_into(conn: AsyncConnection, index: ItemIndex, after: int, upto: int) -> None:
-    """Index the pushable items with ids in (after, upto] that the index has not read yet."""
+    """Make sure the items in (after, upto] are indexed: only those `prefetch` missed are read."""
     for low, high in index.gaps(after, upto):
-        query = (
-            select(items.c.id, items.c.title, items.c.summary, items.c.lang)
-            .where(items.c.id > low, items.c.id <= high, items.c.pushable)
-            .order_by(items.c.id)
-        )
-        for row in await conn.execute(query):
-            index.add(row.id, row.title, row.summary, kazakh=row.lang == "kk")
+        span = (items.c.id > low, items.c.id <= high, items.c.pushable)
+        ids = [row.id for row in await conn.execute(select(items.c.id).where(*span))]
+        missing = [item_id for item_id in ids if item_id not in index]
+        if missing:
+            await _add_rows(conn, index, _among(missing))
         index.cover(low, high)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.storage.alerts import Marks, alert_clause, read_into
+from bot.storage.alerts import Marks, alert_clause, prefetch, read_into
 from bot.storage.engine import writing
 from bot.storage.items import ItemRow, to_row
 from bot.storage.subscribers import Subscriber, forward, unchanged
@@ -124,12 +124,8 @@ async def _take_alerts(
     found = index.select(sub.keywords)
     where = alert_clause(sub.topics, found, sub.cursor_item_id, upto)
     rows, upto, more = await _take(conn, sub.cursor_item_id, upto, sub.langs, None, limit, where)
-    return (
-        rows,
-        upto,
-        more,
-        {r.id: index.marks(r.id, found) for r in rows if r.id in found.included},
-    )
+    marks = {r.id: index.marks(r.id, found) for r in rows if r.id in found.included}
+    return rows, upto, more, marks
 
 
 class OutboxRepo:
@@ -163,6 +159,8 @@ class OutboxRepo:
 
         A short read: on PostgreSQL the lock that keeps ids in commit order is held while the
         items are read, never while they are rendered, so polls wait for a moment at most.
+        A place with keywords indexes the new items before the lock (once a round, see
+        bot/storage/alerts.py), so the lock is not held while they are indexed either.
         """
         async with self._engine.connect() as conn:
             row = (
@@ -171,6 +169,8 @@ class OutboxRepo:
             if row is None:
                 return None
             sub = Subscriber.of(row._mapping)
+            if sub.keywords:
+                await prefetch(conn, self.keyword_index, sub.cursor_item_id)
             newest = await _committed_max_item_id(conn)
             upto = max(newest, sub.cursor_item_id)
             if sub.keywords:
