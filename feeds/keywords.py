@@ -71,7 +71,8 @@ def parse_terms(args: str) -> list[str]:
         raw = match.group(0)
         if lone_quote:
             raise KeywordError("unclosed_quote", args[match.start() :].strip())
-        body = " ".join((phrase if phrase is not None else word).split())
+        # "профсоюз, забастовка": a comma (or a full stop) after a word only separates terms
+        body = " ".join(phrase.split()) if phrase is not None else word.strip(",;.")
         if not _WORD.search(body):
             raise KeywordError("no_letters", raw)
         quoted = phrase is not None and len(_WORD.findall(body)) > 1

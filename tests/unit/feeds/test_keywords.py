@@ -141,6 +141,7 @@ def test_the_oldest_items_are_forgotten_beyond_the_capacity() -> None:
         ('"одно"', ["одно"]),
         ('-"платный   контент"', ['-"платный контент"']),
         ("«минимальная зарплата»", ['"минимальная зарплата"']),
+        ("профсоюз, забастовка; strike.", ["профсоюз", "забастовка", "strike"]),
     ],
 )
 def test_terms_are_parsed_to_their_canonical_text(args: str, terms: list[str]) -> None:
@@ -153,6 +154,7 @@ def test_terms_are_parsed_to_their_canonical_text(args: str, terms: list[str]) -
         ('"минимальная зарплата', "unclosed_quote"),
         ('""', "no_letters"),
         ("-", "no_letters"),
+        (",", "no_letters"),
         ("   ", "empty"),
         ("a" * (MAX_CHARS + 1), "too_long"),
     ],
