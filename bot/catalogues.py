@@ -98,6 +98,7 @@ class GettextLocalizer:
             header=f"{header.format(count=count)} · {when}",
             other_heading=i18n.gettext("Other news", locale=locale),
             continued=i18n.gettext("(continued)", locale=locale),
+            alerts_heading=i18n.gettext("Your keywords", locale=locale),
         )
 
     def topic_name(self, slug: str, locale: str) -> str:

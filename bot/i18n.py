@@ -38,6 +38,7 @@ SUBSCRIBER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", N_("Subscribe to news digests")),
     ("lang", N_("Languages of the news")),
     ("topics", N_("Topics")),
+    ("keywords", N_("Keyword alerts")),
     ("schedule", N_("Digest schedule")),
     ("digest", N_("Send the news now")),
     ("settings", N_("Your settings")),

@@ -42,6 +42,7 @@ _ARABIC_KK = str.maketrans(
 
 # A Kazakh stem-final voiceless consonant voices before a vowel (folded letters: қ=к, ғ=г).
 _VOICED = {"к": "г", "п": "б"}
+VOICED = _VOICED  # shared with feeds.keywords, which undoes it on inflected words
 
 
 class PatternError(ValueError):
@@ -75,6 +76,11 @@ def folded_tokens(split: Tokens, kazakh: bool) -> tuple[str, ...]:
     """Folded words of a text split by `feeds.language.tokens`, less those that fold to nothing."""
     fold = _fold_kazakh if kazakh else _fold_other
     return tuple(filter(None, map(fold, map(itemgetter(1), split))))
+
+
+def fold_word(word: str, kazakh: bool) -> str:
+    """One word as patterns and keywords see it: repaired, lower-cased, Kazakh letters folded."""
+    return _fold_kazakh(word) if kazakh else _fold_other(word)
 
 
 # One look-up per word as written: repaired, lower-cased and folded.

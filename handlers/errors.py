@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_
 from bot.services.errors import FeedAdminError, InputError
-from bot.services.subscriptions import ALL_WORD, LANGS
+from bot.services.subscriptions import ALL_WORD, LANGS, NONE_WORD
 from feeds.topics import Taxonomy
 from handlers.optional import answer
 from handlers.texts import ANSWER_MAX, LANG_WORDS, NO_PREVIEW, cut, lang_word, locale
@@ -33,6 +33,18 @@ INPUT_ERRORS = {
     "not_subscribed": N_("You are not subscribed yet: send /start."),
     "need_one": N_("At least one must stay chosen."),
     "bad_button": N_("This button is out of date: send the command again."),
+    "bad_keywords": N_(
+        'I could not use this: {bad}. Write /keywords add word "a phrase" -exclusion, '
+        "/keywords remove word or /keywords clear; at most {limit} keywords, {chars} characters "
+        "each. Nothing was changed."
+    ),
+    "too_many_keywords": N_(
+        "At most {limit} keywords, {chars} characters each: remove some first "
+        "(/keywords remove word). Nothing was changed."
+    ),
+    "no_such_keyword": N_(
+        "Not among your keywords: {bad}. Send /keywords to see them. Nothing was changed."
+    ),
 }
 # FeedAdminError reasons and stored fetch error kinds -> what went wrong.
 FEED_REASONS = {
@@ -82,7 +94,7 @@ def valid_text(key: str, taxonomy: Taxonomy | None) -> str | None:
         return _named([*pairs, (_("all languages"), ALL_WORD)])
     if key == "bad_topic" and taxonomy is not None:
         pairs = [(taxonomy.name(s, locale()), s) for s in taxonomy.slugs]
-        return _named([*pairs, (_("all topics"), ALL_WORD)])
+        return _named([*pairs, (_("all topics"), ALL_WORD), (_("keyword alerts only"), NONE_WORD)])
     if key in ("bad_schedule", "bad_time"):
         # The words are what /schedule takes; only the time pattern is the reader's.
         return "instant | hourly | daily {t} [{t} ...]".format(t=_("HH:MM"))

@@ -1,4 +1,4 @@
-"""/lang, /topics and /schedule, with their keyboards and button taps: one feature, one file."""
+"""/lang, /topics and /schedule, with their keyboards and button taps; /keywords is routed here."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from handlers.keyboards import (
     schedule_keyboard,
     topics_keyboard,
 )
+from handlers.keywords import cmd_keywords
 from handlers.optional import answer
 from handlers.texts import ANSWER_MAX, cut, langs_text, schedule_text, topics_text
 
@@ -130,6 +131,7 @@ def make_router() -> Router:
     router = Router(name=__name__)
     router.message.register(cmd_lang, Command("lang"))
     router.message.register(cmd_topics, Command("topics"))
+    router.message.register(cmd_keywords, Command("keywords"))
     router.message.register(cmd_schedule, Command("schedule"))
     router.callback_query.register(on_lang, LangCb.filter())
     router.callback_query.register(on_topic, TopicCb.filter())

@@ -79,6 +79,8 @@ def topics_text(topics: frozenset[str] | None, taxonomy: Taxonomy) -> str:
     """Chosen topics by name in the current language, or 'all topics'."""
     if topics is None:
         return _("all topics")
+    if not topics:
+        return _("none — keyword alerts only")
     return ", ".join(taxonomy.name(s, locale()) for s in taxonomy.slugs if s in topics)
 
 
@@ -122,6 +124,7 @@ def settings_text(sub: Subscriber, taxonomy: Taxonomy) -> str:
             _("Your settings"),
             "",
             brief(sub, taxonomy, zone=False),  # the zone has a line of its own below
+            _("Keywords: {count} (/keywords)").format(count=len(sub.keywords)),
             _("Time zone: {tz}").format(tz=zone_text(sub.timezone)),
             _("Deliveries: {status}").format(status=status_text(sub.status)),
             "",

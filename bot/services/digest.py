@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -38,8 +38,8 @@ class Localizer(Protocol):
         ...
 
 
-def to_digest_item(row: ItemRow) -> DigestItem:
-    """The renderer's view of a stored item."""
+def to_digest_item(row: ItemRow, marks: Mapping[int, tuple[str, ...]] | None = None) -> DigestItem:
+    """The renderer's view of a stored item; `marks` holds the keyword matches' words."""
     return DigestItem(
         id=row.id,
         url=row.url,
@@ -47,6 +47,7 @@ def to_digest_item(row: ItemRow) -> DigestItem:
         source=row.source,
         published=row.published_at,
         topics=row.topics,
+        marks=marks.get(row.id) if marks else None,
     )
 
 
@@ -104,11 +105,12 @@ class Digests:
         topics: frozenset[str] | None,
         tz: str,
         more: int = 0,
+        marks: Mapping[int, tuple[str, ...]] | None = None,
     ) -> list[str]:
         """The HTML message parts of a digest of `rows` for these settings, dated in `tz`."""
         now = self._clock()
         return render_digest(
-            [to_digest_item(r) for r in rows],
+            [to_digest_item(r, marks) for r in rows],
             topic_order=self._order,
             chosen_topics=topics,
             topic_name=lambda slug: self._l10n.topic_name(slug, locale),
@@ -127,6 +129,7 @@ class Digests:
                 topics=sub.topics,
                 tz=sub.timezone,
                 more=snap.more,
+                marks=snap.marks,
             )
             if not reschedule:
                 return Plan(parts, None, keep_schedule=True)

@@ -33,6 +33,7 @@ SOURCE_MAX = 100
 HEADING_MAX = 200
 HEADER_MAX = 1000
 FAR_PAST = timedelta(days=180)  # older (or further ahead) than this, the date shows its year
+ALERTS = "\0alerts"  # the group of keyword matches: no topic slug looks like this
 
 # Whitespace and controls collapse to one space so an item stays on its line; the characters
 # Telegram would drop go now, so what we count is what Telegram counts.
@@ -54,6 +55,7 @@ class DigestItem:
     source: str  # feed title
     published: datetime  # aware UTC
     topics: tuple[str, ...]
+    marks: tuple[str, ...] | None = None  # a keyword match: the title's words to set in bold
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,7 @@ class DigestText:
     header: str
     other_heading: str
     continued: str
+    alerts_heading: str = ""  # keyword matches, shown first
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +133,27 @@ def _item(item: DigestItem, tz: tzinfo, today: datetime) -> _Frag:
     units = utf16_len(title + tail)
     if not linked:  # "@kaz_news" or "#strike" in plain text: entities Telegram adds itself
         return _Frag(escape(title + tail), units, detected_entities(title + tail))
-    html = f'<a href="{escape(item.url)}">{escape(title)}</a>{escape(tail)}'
-    return _Frag(html, units, 1 + detected_entities(tail))
+    title_html, marked = _marked(title, item.marks)
+    html = f'<a href="{escape(item.url)}">{title_html}</a>{escape(tail)}'
+    return _Frag(html, units, 1 + marked + detected_entities(tail))
+
+
+def _marked(title: str, marks: tuple[str, ...] | None) -> tuple[str, int]:
+    """The title's HTML with the marked words in bold, and how many bold entities that adds.
+
+    A word next to "#", "@", "$", "/" or a dot stays plain: a bold inside an entity that
+    Telegram finds itself (hashtag, mention, link) would cut it into more entities.
+    """
+    if not marks:
+        return escape(title), 0
+    words = "|".join(re.escape(w) for w in sorted(marks, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w#@$/.])(?:{words})(?![\w])(?!\.\w)")
+    html, count, last = [], 0, 0
+    for match in pattern.finditer(title):
+        html += [escape(title[last : match.start()]), f"<b>{escape(match.group())}</b>"]
+        count, last = count + 1, match.end()
+    html.append(escape(title[last:]))
+    return "".join(html), count
 
 
 def _bold(text: str, limit: int, suffix: str = "") -> _Frag:
@@ -163,16 +185,18 @@ def _groups(
 ) -> list[tuple[str | None, list[DigestItem]]]:
     """Each item once, under its first shown topic in topic_order, else under None (other)."""
     shown = [t for t in dict.fromkeys(topic_order) if chosen is None or t in chosen]
-    rank = {slug: i for i, slug in enumerate(shown)}
-    buckets: list[list[DigestItem]] = [[] for _ in range(len(shown) + 1)]
+    rank = {slug: i for i, slug in enumerate(shown, start=1)}
+    buckets: list[list[DigestItem]] = [[] for _ in range(len(shown) + 2)]
     seen: set[int] = set()
     for item in items:
         if item.id in seen:
             continue
         seen.add(item.id)
         ranks = [rank[t] for t in item.topics if t in rank]
-        buckets[min(ranks) if ranks else len(shown)].append(item)
-    slugs: list[str | None] = [*shown, None]
+        if item.marks is not None:
+            ranks = [0]  # keyword matches first, under their own heading
+        buckets[min(ranks) if ranks else len(shown) + 1].append(item)
+    slugs: list[str | None] = [ALERTS, *shown, None]
     return [
         (slug, sorted(bucket, key=_sort_key, reverse=True))
         for slug, bucket in zip(slugs, buckets, strict=True)
@@ -258,7 +282,8 @@ def render_digest(
     if _clean(text.header):
         parts.add_header(_bold(text.header, HEADER_MAX))
     for slug, group in _groups(items, topic_order, chosen_topics):
-        name = (_clean(text.other_heading) or "—") if slug is None else topic_name(slug)
+        heading_text = text.alerts_heading if slug == ALERTS else text.other_heading
+        name = (_clean(heading_text) or "—") if slug in (None, ALERTS) else topic_name(slug)
         name = _clean(name) or str(slug)
         heading = _bold(name, HEADING_MAX)
         for i, item in enumerate(group):

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.services.errors import InputError
 from bot.services.ingest import utcnow
+from bot.services.keywords import changed
 from bot.services.schedule import next_run, parse_schedule
 from bot.storage.subscribers import Subscriber, SubscriberRepo
 from feeds.models import SERVED_LANGS
@@ -17,6 +18,7 @@ __all__ = ["Subscriber", "Subscriptions"]
 LANGS = tuple(lang.value for lang in SERVED_LANGS)  # the item languages a subscriber can pick
 UI_LANGS = ("ru", "kk", "en")  # the interface catalogues in bot/locales
 ALL_WORD = "all"
+NONE_WORD = "none"  # /topics none: no topic, only keyword alerts
 TOGGLE_ATTEMPTS = 5  # taps racing on one setting: each retried on the value the other wrote
 _ALIASES = {"kz": "kk", "қаз": "kk", "каз": "kk", "рус": "ru", "eng": "en"}
 
@@ -117,9 +119,24 @@ class Subscriptions:
         return await self._toggle(chat_id, "langs", lambda s: toggle(s.langs, value, LANGS))
 
     async def set_topics(self, chat_id: int, args: str) -> Subscriber:
-        """Choose topics by slug, or `all`."""
+        """Choose topics by slug, `all`, or `none` (keyword alerts only)."""
+        if _words(args) == [NONE_WORD]:
+            return await self._update(chat_id, topics=frozenset())
         topics = parse_choice(args, self.topic_slugs, "bad_topic")
         return await self._update(chat_id, topics=topics)
+
+    async def change_keywords(self, chat_id: int, args: str) -> Subscriber:
+        """`/keywords add …`, `remove …` or `clear`, applied to what is stored now."""
+        for _ in range(TOGGLE_ATTEMPTS):
+            sub = await self.require(chat_id)
+            new = changed(sub.keywords, args)
+            now = self._clock()
+            done = await self._repo.update(
+                chat_id, now, expect={"keywords": sub.keywords}, keywords=new
+            )
+            if done is not None:
+                return done
+        raise InputError("bad_button")
 
     async def toggle_topic(self, chat_id: int, value: str) -> Subscriber:
         """Flip one topic (a keyboard tap)."""

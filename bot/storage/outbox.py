@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.storage.alerts import Marks, alert_clause, prefetch, read_into
 from bot.storage.engine import writing
 from bot.storage.items import ItemRow, to_row
 from bot.storage.subscribers import Subscriber, forward, unchanged
 from bot.storage.tables import item_topics, items, outbox, subscribers
+from feeds.keywords import ItemIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class Snapshot:
     items: list[ItemRow]  # the oldest pending matching items, at most the digest's limit
     upto: int  # where the cursor goes once this digest is queued
     more: int  # matching items left pending after these (the next digest's)
+    marks: Marks = field(default_factory=dict)  # keyword matches: item id -> words to mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,21 +94,38 @@ async def _take(
     langs: frozenset[str] | None,
     topics: frozenset[str] | None,
     limit: int | None,
+    where: ColumnElement[bool] | None = None,
 ) -> tuple[list[ItemRow], int, int]:
     """The first `limit` pending items, the cursor after them, and how many more matched.
 
     When more matched, the cursor stops at the last item taken: the rest stay pending.
+    `where` narrows the items further (keyword alerts).
     """
     query = pending_items_query(cursor, upto, langs, topics)
+    if where is not None:
+        query = query.where(where)
     if limit is None:
         return [to_row(r) for r in await conn.execute(query)], upto, 0
     rows = [to_row(r) for r in await conn.execute(query.limit(limit + 1))]
     if len(rows) <= limit:
         return rows, upto, 0
     rows = rows[:limit]
-    rest = pending_items_query(rows[-1].id, upto, langs, topics).subquery()
+    rest_query = pending_items_query(rows[-1].id, upto, langs, topics)
+    rest = (rest_query if where is None else rest_query.where(where)).subquery()
     more = (await conn.execute(select(func.count()).select_from(rest))).scalar_one()
     return rows, rows[-1].id, int(more)
+
+
+async def _take_alerts(
+    conn: AsyncConnection, sub: Subscriber, upto: int, limit: int | None, index: ItemIndex
+) -> tuple[list[ItemRow], int, int, Marks]:
+    """`_take` for a place with keywords, and the title words its keywords matched."""
+    await read_into(conn, index, sub.cursor_item_id, upto)
+    found = index.select(sub.keywords)
+    where = alert_clause(sub.topics, found, sub.cursor_item_id, upto)
+    rows, upto, more = await _take(conn, sub.cursor_item_id, upto, sub.langs, None, limit, where)
+    marks = {r.id: index.marks(r.id, found) for r in rows if r.id in found.included}
+    return rows, upto, more, marks
 
 
 class OutboxRepo:
@@ -113,6 +133,7 @@ class OutboxRepo:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self.keyword_index = ItemIndex()  # item stems shared by every place's keywords
 
     async def max_item_id(self) -> int:
         """The newest item id (0 when there are none)."""
@@ -138,6 +159,8 @@ class OutboxRepo:
 
         A short read: on PostgreSQL the lock that keeps ids in commit order is held while the
         items are read, never while they are rendered, so polls wait for a moment at most.
+        A place with keywords indexes the new items before the lock (once a round, see
+        bot/storage/alerts.py), so the lock is not held while they are indexed either.
         """
         async with self._engine.connect() as conn:
             row = (
@@ -146,8 +169,15 @@ class OutboxRepo:
             if row is None:
                 return None
             sub = Subscriber.of(row._mapping)
+            if sub.keywords:
+                await prefetch(conn, self.keyword_index, sub.cursor_item_id)
             newest = await _committed_max_item_id(conn)
             upto = max(newest, sub.cursor_item_id)
+            if sub.keywords:
+                found, upto, more, marks = await _take_alerts(
+                    conn, sub, upto, limit, self.keyword_index
+                )
+                return Snapshot(sub, found, upto, more, marks)
             found, upto, more = await _take(
                 conn, sub.cursor_item_id, upto, sub.langs, sub.topics, limit
             )

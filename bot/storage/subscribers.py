@@ -16,7 +16,7 @@ from bot.storage.tables import items, outbox, subscribers
 ALL = "*"
 # What a settings change may write: never the cursor, which only planning moves, forward.
 _SETTINGS = frozenset(
-    {"ui_lang", "langs", "topics", "schedule", "times", "status", "next_digest_at"}
+    {"ui_lang", "langs", "topics", "schedule", "times", "status", "next_digest_at", "keywords"}
 )
 
 
@@ -36,6 +36,8 @@ def _stored(values: dict[str, object]) -> dict[str, object]:
             out[name] = _pack(out[name])  # type: ignore[arg-type]
     if "times" in out:
         out["times"] = ",".join(out["times"])  # type: ignore[arg-type]
+    if "keywords" in out:
+        out["keywords"] = "\n".join(out["keywords"])  # type: ignore[arg-type]
     return out
 
 
@@ -71,6 +73,7 @@ class Subscriber:
     cursor_item_id: int
     next_digest_at: datetime | None
     created_at: datetime
+    keywords: tuple[str, ...] = ()  # alert terms as /keywords writes them
 
     @classmethod
     def of(cls, m: RowMapping) -> Subscriber:
@@ -87,6 +90,7 @@ class Subscriber:
             cursor_item_id=m["cursor_item_id"],
             next_digest_at=m["next_digest_at"],
             created_at=m["created_at"],
+            keywords=tuple(k for k in m["keywords"].split("\n") if k),
         )
 
     def columns(self) -> dict[str, object]:
@@ -101,6 +105,7 @@ class Subscriber:
             "status": self.status,
             "cursor_item_id": self.cursor_item_id,
             "next_digest_at": self.next_digest_at,
+            "keywords": "\n".join(self.keywords),
         }
 
     def but(self, **changes: object) -> Subscriber:

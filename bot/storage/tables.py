@@ -118,6 +118,8 @@ subscribers = Table(
     Column("next_digest_at", UTCDateTime, index=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Keyword alerts, one term a line as /keywords writes them (at most 50 of 100 characters).
+    Column("keywords", Text, nullable=False, server_default=""),
 )
 
 # Messages planned and not yet confirmed by Telegram; sent rows are kept a day for /stats.
