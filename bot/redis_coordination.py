@@ -81,6 +81,14 @@ redis.call('SET', key, ready, 'PX', math.ceil(ready - now) + 1000)
 return 0
 """
 )
+_READY = (
+    _NOW
+    + """
+local ready = num(p .. ':pause')
+if ARGV[1] ~= '' then ready = math.max(ready, num(p .. ':next:' .. ARGV[1])) end
+return math.max(0, math.ceil(ready - now))
+"""
+)
 # A lease: taken if free, renewed if ours; 1 when this owner holds it afterwards.
 _LEASE = """
 local owner = redis.call('GET', KEYS[1])
@@ -125,6 +133,7 @@ class RedisRateLimiter:
         self._acquire = redis.register_script(_ACQUIRE)
         self._done = redis.register_script(_DONE)
         self._pause = redis.register_script(_PAUSE)
+        self._ready = redis.register_script(_READY)
         self._turn = asyncio.Lock()
         self._pauses: list[tuple[str, float]] = []
         self._flushing: set[asyncio.Task[None]] = set()
@@ -153,6 +162,12 @@ class RedisRateLimiter:
             await self._call(self._pause, [chat, ms])
             with contextlib.suppress(ValueError):
                 self._pauses.remove((chat, ms))
+
+    async def ready_in(self, chat_id: int | None = None) -> float:
+        """Seconds until a pause (or, for a chat, its spacing) lets a send start."""
+        await self._flush()
+        chat = "" if chat_id is None else str(chat_id)
+        return int(await self._call(self._ready, [chat])) / 1000
 
     async def _call(self, script: Any, args: list[Any]) -> Any:
         """Run a script; while Redis cannot be reached, wait and try again."""

@@ -28,9 +28,12 @@ async def instance_lock(engine: AsyncEngine, *, shared: bool) -> AsyncIterator[b
         got = bool((await conn.execute(text(f"SELECT {kind}(:k)"), {"k": INSTANCE_LOCK})).scalar())
         await conn.commit()
         yield got
-        # The session lock ends with the connection; closing it returns it to the pool, so
-        # unlock explicitly first.
+        # The session lock ends with the session, but closing returns the connection to the
+        # pool: unlock first. A connection already lost took its lock with it.
         if got:
             unlock = "pg_advisory_unlock_shared" if shared else "pg_advisory_unlock"
-            await conn.execute(text(f"SELECT {unlock}(:k)"), {"k": INSTANCE_LOCK})
-            await conn.commit()
+            try:
+                await conn.execute(text(f"SELECT {unlock}(:k)"), {"k": INSTANCE_LOCK})
+                await conn.commit()
+            except Exception:
+                await conn.invalidate()
