@@ -43,6 +43,7 @@ FEED_LEASE = timedelta(seconds=120)
 OUTBOX_LEASE = timedelta(seconds=30)  # renewed every third of it; a dead one's chats move on
 UPDATES_LEASE = 20.0  # seconds; a standby asks every UPDATES_RETRY, so it takes over within 30 s
 UPDATES_RETRY = 2.0
+CLAIM_BATCH = 50  # messages an instance claims at once when it shares the work
 NEEDS_REDIS = (
     "another Habar instance is running on this PostgreSQL database: several instances need "
     "Redis (set REDIS_URL on every one of them)"
@@ -79,6 +80,7 @@ class Coordination:
         self._res = res
         self._claims = OutboxClaims(res.engine)
         self._renewer: asyncio.Task[None] | None = None
+        self.claim_batch = 1_000_000  # alone: as many as the sender reads at once
 
     async def due_feeds(self, limit: int) -> list[FeedRow]:
         """Lease up to `limit` due feeds for this instance (the poller's source)."""
@@ -86,6 +88,7 @@ class Coordination:
 
     async def claim_outbox(self, limit: int, after_id: int = 0) -> list[Pending]:
         """Claim queued messages for this instance to send (the sender's source)."""
+        limit = min(limit, self.claim_batch)
         return await self._claims.claim(self.instance_id, limit, after_id, _now(), OUTBOX_LEASE)
 
     async def updates_turn(self) -> None:
@@ -131,6 +134,9 @@ class SharedCoordination(Coordination):
         self._updates = RedisLease(redis, "habar:getupdates", self.instance_id, UPDATES_LEASE)
         self._offset_key = "habar:getupdates:offset"
         self._holding = False
+        # Several: a claim holds about what one instance sends in a few seconds, so the others
+        # share the queue and a killed instance leaves little behind.
+        self.claim_batch = CLAIM_BATCH
 
     async def updates_turn(self) -> None:
         """Hold the getUpdates lease, waiting while another instance holds it."""
