@@ -33,8 +33,8 @@ _ACQUIRE = (
     _NOW
     + """
 local chat, token = ARGV[1], ARGV[2]
-local cap, span, gap, hold = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),
-    tonumber(ARGV[6])
+local cap, span, gap, hold, busy = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),
+    tonumber(ARGV[6]), tonumber(ARGV[7])
 if chat ~= '' then
   if redis.call('EXISTS', p .. ':busy:' .. chat) == 1 then return {-1, 0} end
   local ready = num(p .. ':next:' .. chat)
@@ -53,7 +53,7 @@ if over > 0 then
 end
 redis.call('ZADD', p .. ':flying', now + hold, token)
 redis.call('SET', p .. ':gap', now + gap, 'PX', 60000)
-if chat ~= '' then redis.call('SET', p .. ':busy:' .. chat, token, 'PX', hold) end
+if chat ~= '' then redis.call('SET', p .. ':busy:' .. chat, token, 'PX', busy) end
 return {0, 0}
 """
 )
@@ -104,6 +104,8 @@ return 0
 """
 REDIS_RETRY = 1.0  # seconds before a call Redis refused is tried again
 IN_FLIGHT_HOLD = 60.0  # a send whose instance died stops counting after this long
+# ...and stops holding its chat after this long: a killed instance blocks a chat no longer.
+CHAT_BUSY_HOLD = 15.0
 
 
 class RedisRateLimiter:
@@ -180,7 +182,8 @@ class RedisRateLimiter:
 
     async def _try(self, chat: str, token: str) -> tuple[int, float]:
         code, ms = await self._call(
-            self._acquire, [chat, token, *self._args, int(IN_FLIGHT_HOLD * 1000)]
+            self._acquire,
+            [chat, token, *self._args, int(IN_FLIGHT_HOLD * 1000), int(CHAT_BUSY_HOLD * 1000)],
         )
         return int(code), int(ms) / 1000
 

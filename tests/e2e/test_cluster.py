@@ -128,7 +128,7 @@ async def test_another_instance_answers_within_30_s_when_the_one_polling_updates
     first.kill()
     assert await first.exit_code() == -9
     before = len(user.sent())
-    await user.ask("/help", timeout=40)
+    await user.ask("/help", timeout=40)  # within the lease (20 s) and a dead send's hold (15 s)
 
     await second.wait_log("now receives the updates", 1)
     assert len(user.sent()) == before + 1  # the update was handled once
