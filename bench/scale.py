@@ -43,7 +43,6 @@ from tests.support.feed_server import FeedServer, rss
 ROOT = Path(__file__).resolve().parents[1]
 HOSTS = 50
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-TOKEN = "123:ABC"
 START_TIMEOUT = 300.0  # a cold start imports aiogram: slow on a busy 2-core box
 
 
@@ -136,7 +135,7 @@ async def start_bots(n: int, fake: FakeTelegram, url: str, redis: str, cap: floa
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
-        "BOT_TOKEN": TOKEN,
+        "BOT_TOKEN": fake.token,
         "TELEGRAM_API_URL": fake.url,
         "DATABASE_URL": url,
         "REDIS_URL": redis,
