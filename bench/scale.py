@@ -88,6 +88,7 @@ async def create_db() -> str:
 
 
 async def drop_db(url: str) -> None:
+    """Drop a database create_db made."""
     admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(text(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))

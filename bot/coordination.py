@@ -134,6 +134,7 @@ class SharedCoordination(Coordination):
         self._updates = RedisLease(redis, "habar:getupdates", self.instance_id, UPDATES_LEASE)
         self._offset_key = "habar:getupdates:offset"
         self._holding = False
+        self._writes: set[asyncio.Task[Any]] = set()
         # Several: a claim holds about what one instance sends in a few seconds, so the others
         # share the queue and a killed instance leaves little behind.
         self.claim_batch = CLAIM_BATCH
@@ -154,7 +155,13 @@ class SharedCoordination(Coordination):
         task = asyncio.get_running_loop().create_task(
             self._redis.set(self._offset_key, next_offset)
         )
-        task.add_done_callback(lambda t: t.exception())
+        self._writes.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._written)
+
+    def _written(self, task: asyncio.Task[Any]) -> None:
+        self._writes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("sharing the getUpdates offset failed: %s", task.exception())
 
     async def updates_offset(self) -> int | None:
         """The offset the last holder of the lease reached."""

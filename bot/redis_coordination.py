@@ -181,11 +181,24 @@ class RedisRateLimiter:
                 await asyncio.sleep(REDIS_RETRY)
 
     async def _try(self, chat: str, token: str) -> tuple[int, float]:
-        code, ms = await self._call(
-            self._acquire,
-            [chat, token, *self._args, int(IN_FLIGHT_HOLD * 1000), int(CHAT_BUSY_HOLD * 1000)],
-        )
+        args = [chat, token, *self._args, int(IN_FLIGHT_HOLD * 1000), int(CHAT_BUSY_HOLD * 1000)]
+        call = asyncio.ensure_future(self._call(self._acquire, args))
+        try:
+            code, ms = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            # Stopped while asking: if Redis said yes, give the turn back at once.
+            call.add_done_callback(lambda done: self._undo(done, chat, token))
+            raise
         return int(code), int(ms) / 1000
+
+    def _undo(self, call: asyncio.Future[Any], chat: str, token: str) -> None:
+        if call.cancelled() or call.exception() is not None or int(call.result()[0]) != 0:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._call(self._done, [chat, token, self._per_chat_ms])
+        )
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
 
     async def acquire(self, chat_id: int | None = None) -> str:
         """Wait for this send's turn and count it; returns the token done() takes."""

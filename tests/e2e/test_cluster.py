@@ -64,6 +64,7 @@ async def started(start_bot: StartBot, env: dict[str, str]) -> BotProcess:
 
 
 def cluster_env(fake: GatedTelegram, db_url: str, redis_url: str) -> dict[str, str]:
+    """The environment of an instance sharing the database and Redis."""
     return {
         **bot_env(fake, db_url),
         "REDIS_URL": redis_url,
@@ -72,6 +73,7 @@ def cluster_env(fake: GatedTelegram, db_url: str, redis_url: str) -> dict[str, s
 
 
 def most_in_one_second(times: list[float]) -> int:
+    """The most messages accepted within any one second."""
     times = sorted(times)
     return max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
 

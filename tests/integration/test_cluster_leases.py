@@ -25,6 +25,7 @@ FEED_LEASE = timedelta(seconds=120)
 
 
 async def add_feeds(engine: AsyncEngine, n: int) -> None:
+    """`n` feeds, all due now."""
     rows = [
         {"url": f"https://f{i}.example.kz/rss", "created_at": NOW, "next_check_at": NOW}
         for i in range(n)
@@ -142,6 +143,7 @@ async def test_a_chat_held_by_a_live_instance_gets_its_new_messages_through_that
 
 
 async def queue_more(engine: AsyncEngine, chat_id: int) -> None:
+    """One more message planned for the chat."""
     async with engine.begin() as conn:
         await conn.execute(
             insert(outbox).values(chat_id=chat_id, text=f"{chat_id}:more", created_at=NOW)

@@ -29,11 +29,13 @@ class Instance:
         self.bot.session.middleware(self.limits)
 
     async def send(self, chat_id: int, text: str) -> None:
+        """Send one message through this instance's limits."""
         await self.bot.send_message(chat_id, text)
 
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client of the test's Redis database."""
     client = Redis.from_url(redis_url)
     yield client
     await client.aclose()
@@ -41,6 +43,7 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 @pytest.fixture
 async def two(fake: FakeTelegram, redis_url: str) -> AsyncIterator[list[Instance]]:
+    """Two instances of one bot, each with its own Redis connection."""
     clients = [Redis.from_url(redis_url), Redis.from_url(redis_url)]
     instances = [Instance(fake, c, rate=8) for c in clients]
     yield instances
@@ -50,6 +53,7 @@ async def two(fake: FakeTelegram, redis_url: str) -> AsyncIterator[list[Instance
 
 
 def most_in_one_second(times: list[float]) -> int:
+    """The most messages accepted within any one second."""
     times = sorted(times)
     return max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
 
@@ -123,4 +127,3 @@ async def test_a_dead_holders_lease_is_taken_over_when_it_expires(redis: Redis) 
     await redis.pexpireat("habar:getupdates", 1)  # its time is up: nobody renewed it
 
     assert await standby.try_hold()
-
