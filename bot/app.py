@@ -24,7 +24,8 @@ from aiogram.exceptions import (
 from aiogram.types import User
 
 from bot.config import Settings
-from bot.delivery import RateLimiter, Sender, TelegramLimits
+from bot.coordination import CoordinationError, UpdatesTurn, open_coordination
+from bot.delivery import Sender, TelegramLimits
 from bot.i18n import make_i18n
 from bot.menus import CommandMenus
 from bot.middlewares import InFlight, LocaleMiddleware, Throttle
@@ -62,16 +63,32 @@ class HabarApp:
         self._stop_task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> HabarApp:
+        try:
+            return await self._enter()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+
+    async def _enter(self) -> HabarApp:
         s = self.settings
         self.res = await self._stack.enter_async_context(open_resources(s))
+        # Alone or one of several: the sender, poller and getUpdates loop work the same way.
+        self.coordination = coord = await self._stack.enter_async_context(
+            open_coordination(s, self.res)
+        )
+        self.res.poller.source = coord.due_feeds
         api = TelegramAPIServer.from_base(s.telegram_api_url)
         self.bot = Bot(s.token(), session=AiohttpSession(api=api))
         self._stack.push_async_callback(self.bot.session.close)
-        self.limits = TelegramLimits(
-            RateLimiter(s.send_rate_per_second), on_token_rejected=self._token_rejected
-        )
+        self.limits = TelegramLimits(coord.limiter, on_token_rejected=self._token_rejected)
         self.bot.session.middleware(self.limits)
-        self.sender = Sender(self.bot, outbox=self.res.outbox, subscribers=self.res.subscribers)
+        self.bot.session.middleware(UpdatesTurn(coord))
+        self.sender = Sender(
+            self.bot,
+            outbox=self.res.outbox,
+            subscribers=self.res.subscribers,
+            take=coord.claim_outbox,
+        )
         self.res.digests.on_queued = self.sender.wake
         self.clock = Clock(
             feeds=self.res.feeds,
@@ -94,6 +111,7 @@ class HabarApp:
         """The dispatcher with services as workflow data, middlewares and routers."""
         res = self.res
         dp = Dispatcher(
+            storage=self.coordination.fsm_storage,
             subs=res.subs,
             digests=res.digests,
             feed_admin=res.feed_admin,
@@ -112,6 +130,7 @@ class HabarApp:
 
     async def _on_startup(self, **_: Any) -> None:
         await self.menus.register(self.bot)
+        self.coordination.start()
         self.clock.start()
         self.sender.start()
         self.started.set()
@@ -126,6 +145,7 @@ class HabarApp:
         await self.res.poller.drain(GRACE_SECONDS)
         await self.res.digests.drain()
         await self.sender.drain(GRACE_SECONDS)
+        await self.coordination.stop()
         log.info("Habar stopped")
 
     async def connect(self) -> User | None:
@@ -212,7 +232,7 @@ async def run(settings: Settings) -> int:
     try:
         async with HabarApp(settings) as app:
             await app.run_polling()
-    except StartupError as exc:
+    except (StartupError, CoordinationError) as exc:
         log.critical("%s", exc)
         return 2
     return app.exit_code

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -33,11 +35,12 @@ from bot.telegram_limits import (
 __all__ = ["PER_CHAT_INTERVAL", "RateLimiter", "Sender", "TelegramLimits"]
 
 log = logging.getLogger(__name__)
+_now = partial(datetime.now, UTC)
 MAX_ATTEMPTS = 300  # with the 300 s backoff cap, about a day before a message is given up
 MAX_UNKNOWN_ATTEMPTS = 8  # an error we cannot place: about two minutes of backoff, then given up
 MAX_BACKOFF = 300.0
 MAX_WRITE_RETRY = 30.0  # the longest wait before recording an accepted message is tried again
-PAGE = 1000  # outbox rows read at once
+PAGE = 200  # outbox rows read (or claimed) at once
 UNEXPECTED_RETRY = 10.0  # seconds a chat waits after an unexpected error (the database?)
 
 
@@ -61,9 +64,11 @@ class Sender:
         idle_wait: float = 5.0,
         retry_base: float = 1.0,
         send_timeout: int | None = None,
+        take: Callable[[int, int], Awaitable[list[Pending]]] | None = None,
     ) -> None:
         self._bot = bot
         self._outbox = outbox
+        self._take = take or outbox.pending  # instances that share the work claim their rows
         self._subs = subscribers
         self._slots = asyncio.Semaphore(concurrency)
         self._idle_wait = idle_wait
@@ -95,14 +100,14 @@ class Sender:
             while not self._stopping:
                 self._ended.clear()
                 try:
-                    rows = await self._outbox.pending(PAGE, after)
+                    rows = await self._take(PAGE, after)
                 except Exception:  # the database may be briefly unavailable: try again soon
                     log.exception("reading the outbox failed")
                     break
                 if not rows:
                     break
-                after = rows[-1].id
-                progress = await self._dispatch(rows) or progress
+                moved = await self._dispatch(rows)  # if any: new or taken-over rows come first
+                progress, after = progress or moved, 0 if moved else rows[-1].id
             if not progress:
                 await self._idle()
 
@@ -292,7 +297,3 @@ class Sender:
                 )
             else:
                 del self._accepted[message_id]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

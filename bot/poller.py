@@ -12,6 +12,7 @@ from bot.storage.feeds import FeedRow
 log = logging.getLogger(__name__)
 
 OnOutcome = Callable[[PollOutcome], Awaitable[None]]
+Source = Callable[[int], Awaitable[list[FeedRow]]]  # leases up to n due feeds
 
 
 class Poller:
@@ -24,6 +25,11 @@ class Poller:
         self._slots = asyncio.Semaphore(concurrency)
         self._running: dict[int, asyncio.Task[PollOutcome | None]] = {}
         self._on_outcome = on_outcome
+        self.source: Source | None = None  # set by the composition root
+        self._capacity = concurrency * 2  # leased feeds wait at most about one poll to start
+        self._more = False  # the last lease filled the room: more feeds are due
+        self._refilling: asyncio.Task[int] | None = None
+        self._stopping = False
 
     @property
     def running(self) -> int:
@@ -38,9 +44,36 @@ class Poller:
                 continue
             task = asyncio.create_task(self._poll(feed), name=f"poll-feed-{feed.id}")
             self._running[feed.id] = task
-            task.add_done_callback(lambda _t, fid=feed.id: self._running.pop(fid, None))
+            task.add_done_callback(lambda _t, fid=feed.id: self._finished(fid))
             started += 1
         return started
+
+    async def refill(self) -> int:
+        """Lease as many due feeds as there is room for and start them; returns how many.
+
+        When the lease filled the room, more are leased as running polls end, so one cold
+        cycle does not wait for the next tick.
+        """
+        room = self._capacity - self.running
+        if self.source is None or room <= 0 or self._stopping:
+            self._more = self.source is not None
+            return 0
+        feeds = await self.source(room)
+        self._more = len(feeds) >= room
+        return self.submit(feeds)
+
+    def _finished(self, feed_id: int) -> None:
+        self._running.pop(feed_id, None)
+        idle = self._refilling is None or self._refilling.done()
+        if self._more and idle and not self._stopping and self.running <= self._capacity // 2:
+            self._refilling = asyncio.create_task(self._refill_quietly(), name="poll-refill")
+
+    async def _refill_quietly(self) -> int:
+        try:
+            return await self.refill()
+        except Exception:  # the database may be away: the next tick tries again
+            log.exception("leasing due feeds failed")
+            return 0
 
     async def run_once(
         self, feeds: Iterable[FeedRow], *, on_done: Callable[[], object] | None = None
@@ -80,6 +113,9 @@ class Poller:
         Each poll's writes are one transaction that runs to its end, so a cancelled poll
         leaves no half-written rows.
         """
+        self._stopping = True
+        if self._refilling is not None:
+            await asyncio.gather(self._refilling, return_exceptions=True)
         tasks = list(self._running.values())
         if tasks:
             _done, pending = await asyncio.wait(tasks, timeout=grace)

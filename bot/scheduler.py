@@ -75,8 +75,10 @@ class Clock:
         self._ticks[name] = asyncio.create_task(tick(), name=f"tick:{name}")
 
     async def poll_tick(self) -> int:
-        """Hand every due feed to the poller (it skips feeds already running)."""
+        """Hand due feeds to the poller: leased ones if it has a source, else every due one."""
         try:
+            if self._poller.source is not None:
+                return await self._poller.refill()
             return self._poller.submit(await self._feeds.due(utcnow()))
         except Exception:
             log.exception("poll tick failed")

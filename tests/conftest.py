@@ -17,6 +17,8 @@ from bot.storage.migrate import upgrade_to_head
 from tests.support.feed_server import FeedServer
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+# A Redis database of its own (9), emptied for each test that uses it.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
 def _pg_reachable() -> str | None:
@@ -84,3 +86,23 @@ async def feed_server() -> AsyncIterator[FeedServer]:
     """A local feed server on 127.0.0.1."""
     async with FeedServer() as server:
         yield server
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """An empty Redis database; skipped if Redis is down, failed in CI."""
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.flushdb()
+    except Exception as exc:
+        await client.aclose()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis expected at {REDIS_URL} in CI but unreachable: {exc}")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    try:
+        yield REDIS_URL
+    finally:
+        await client.flushdb()
+        await client.aclose()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -39,6 +39,8 @@ class FeedRow:
     last_error_at: datetime | None
     failure_count: int
     next_check_at: datetime
+    lease_owner: str | None = None  # the instance polling it now (several instances)
+    lease_until: datetime | None = None
     item_count: int = 0
 
     @classmethod
@@ -123,6 +125,41 @@ class FeedRepo:
             rows = (await conn.execute(query)).all()
         return [FeedRow.of(r._mapping) for r in rows]
 
+    async def claim_due(
+        self, owner: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[FeedRow]:
+        """Lease up to `limit` due feeds that no live instance holds, most overdue first.
+
+        Rows another instance is leasing at this moment are skipped, not waited for (FOR UPDATE
+        SKIP LOCKED on PostgreSQL; SQLite has one writer), so no feed is polled by two instances
+        at once. A poll's result clears the lease; a dead instance's lease simply expires.
+        """
+        free = or_(feeds.c.lease_until.is_(None), feeds.c.lease_until <= now)
+        picked = (
+            select(feeds.c.id)
+            .where(feeds.c.next_check_at <= now, free)
+            .order_by(feeds.c.next_check_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        query = (
+            update(feeds)
+            .where(feeds.c.id.in_(picked.scalar_subquery()))
+            .values(lease_owner=owner, lease_until=now + lease)
+            .returning(*feeds.c)
+        )
+        async with writing(self._engine) as conn:
+            rows = [FeedRow.of(r._mapping) for r in await conn.execute(query)]
+        return sorted(rows, key=lambda f: (f.next_check_at, f.id))
+
+    async def free_leases(self, owner: str | None = None) -> None:
+        """Give up the feed leases of `owner` (None: of every instance, when this one is alone)."""
+        query = update(feeds).where(feeds.c.lease_owner.is_not(None))
+        if owner is not None:
+            query = query.where(feeds.c.lease_owner == owner)
+        async with writing(self._engine) as conn:
+            await conn.execute(query.values(lease_owner=None, lease_until=None))
+
     async def record_failure(
         self, feed_id: int, *, kind: str, detail: str, now: datetime, next_check_at: datetime
     ) -> None:
@@ -138,5 +175,7 @@ class FeedRepo:
                     last_error_at=now,
                     failure_count=feeds.c.failure_count + 1,
                     next_check_at=next_check_at,
+                    lease_owner=None,
+                    lease_until=None,
                 )
             )

@@ -186,6 +186,8 @@ _FEED_POLLED = (
         last_error_detail=None,
         failure_count=0,
         next_check_at=bindparam("b_next_check_at"),
+        lease_owner=None,  # polled: the feed is free for whichever instance is next
+        lease_until=None,
         title=func.coalesce(bindparam("b_title", type_=String), feeds.c.title),
     )
 )

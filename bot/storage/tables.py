@@ -72,6 +72,9 @@ feeds = Table(
     Column("last_error_at", UTCDateTime),
     Column("failure_count", Integer, nullable=False, server_default="0"),
     Column("next_check_at", UTCDateTime, nullable=False, index=True),
+    # Several instances: the one polling the feed now, until when (a dead one's lease expires).
+    Column("lease_owner", String(64)),
+    Column("lease_until", UTCDateTime),
 )
 
 items = Table(
@@ -134,6 +137,9 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     # Set when Telegram refused the message for good (never retried, not counted as sent).
     Column("error", String(300)),
+    # Several instances: the one sending this chat's messages, until when (renewed while alive).
+    Column("claimed_by", String(64)),
+    Column("claimed_until", UTCDateTime),
     Index("ix_outbox_pending", "sent_at", "id"),
     Index("ix_outbox_chat", "chat_id"),
 )
