@@ -120,7 +120,7 @@ subscribers = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
-# Messages planned and not yet confirmed by Telegram; sent rows are kept a day for /stats.
+# Messages planned and not yet confirmed by Telegram; retention deletes sent rows after 7 days.
 outbox = Table(
     "outbox",
     metadata,
