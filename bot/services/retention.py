@@ -59,9 +59,10 @@ class Retention:
         now = self._clock()
         cutoff = self.item_cutoff(now)
         deleted = kept = 0
+        upto = await self._repo.last_id(cutoff)
         after: int | None = 0
         while after is not None and keep_going():
-            batch = await self._repo.delete_items(cutoff, after, self._batch)
+            batch = await self._repo.delete_items(cutoff, after, upto, self._batch)
             if batch is None:
                 log.info("retention: another instance is deleting old items")
                 break

@@ -81,8 +81,14 @@ def _needed(
     backfill window, which the cutoff never enters. Queued messages hold their rendered text
     and need no item. A future reference that means "still to be sent" is checked here.
     """
+    lowest: dict[tuple[object, object], Subscriber] = {}
+    for sub in behind:  # of subscribers with the same filters, the lowest cursor needs most
+        same = lowest.setdefault((sub.langs, sub.topics), sub)
+        if sub.cursor_item_id < same.cursor_item_id:
+            lowest[(sub.langs, sub.topics)] = sub
+    readers = list(lowest.values())
     empty: frozenset[str] = frozenset()
-    return {c.id for c in found if any(wants(s, c, topics.get(c.id, empty)) for s in behind)}
+    return {c.id for c in found if any(wants(s, c, topics.get(c.id, empty)) for s in readers)}
 
 
 class RetentionRepo:
@@ -92,17 +98,33 @@ class RetentionRepo:
         self._engine = engine
         self._children = item_children()
 
-    async def delete_items(self, cutoff: datetime, after: int, limit: int) -> Batch | None:
-        """Delete up to `limit` items with id > `after` first seen before `cutoff`.
+    async def last_id(self, cutoff: datetime) -> int:
+        """The highest id a run may delete: the last item first seen before `cutoff`.
 
-        The newest item always stays: SQLite gives a new row the largest id plus one, so
-        deleting it would hand its id out again, below cursors that already passed it.
+        Never the newest item: SQLite gives a new row the largest id plus one, so deleting
+        it would hand its id out again, below cursors that already passed it. Read once per
+        run, it bounds every batch to the old end of the table.
+        """
+        async with self._engine.connect() as conn:
+            newest = (await conn.execute(select(func.max(items.c.id)))).scalar_one() or 0
+            last_old = (
+                await conn.execute(
+                    select(func.max(items.c.id)).where(items.c.first_seen_at < cutoff)
+                )
+            ).scalar_one() or 0
+        return min(last_old, newest - 1)
+
+    async def delete_items(
+        self, cutoff: datetime, after: int, upto: int, limit: int
+    ) -> Batch | None:
+        """Delete up to `limit` items with `after` < id <= `upto` first seen before `cutoff`.
+
         Returns None when another instance is deleting (PostgreSQL): it will do the work.
         """
         async with writing(self._engine) as conn:
             if not await self._exclusive(conn):
                 return None
-            found = await self._candidates(conn, cutoff, after, limit)
+            found = await self._candidates(conn, cutoff, after, upto, limit)
             if not found:
                 return Batch(0, 0, None)
             behind = await self._behind(conn, found[-1].id)
@@ -126,13 +148,8 @@ class RetentionRepo:
 
     @staticmethod
     async def _candidates(
-        conn: AsyncConnection, cutoff: datetime, after: int, limit: int
+        conn: AsyncConnection, cutoff: datetime, after: int, upto: int, limit: int
     ) -> list[Candidate]:
-        newest = (await conn.execute(select(func.max(items.c.id)))).scalar_one() or 0
-        oldest_last = (
-            await conn.execute(select(func.max(items.c.id)).where(items.c.first_seen_at < cutoff))
-        ).scalar_one() or 0
-        upto = min(oldest_last, newest - 1)  # a bound on ids, so no scan of newer items
         query = (
             select(items.c.id, items.c.lang, items.c.pushable)
             .where(items.c.id > after, items.c.id <= upto, items.c.first_seen_at < cutoff)

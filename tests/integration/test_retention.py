@@ -197,3 +197,22 @@ async def test_an_instance_leaves_the_batch_to_another_one_already_deleting(
 
     assert (busy.items, done.items) == (0, 1)
     assert await titles(engine) == ["Новая"]
+
+
+async def test_of_two_readers_with_the_same_filters_the_one_further_behind_decides(
+    engine: AsyncEngine,
+) -> None:
+    subs, box = SubscriberRepo(engine), OutboxRepo(engine)
+    await store(engine, news("a", "Первая старая"), now=LONG_AGO)
+    await subs.create(subscriber(2), LONG_AGO)
+    await box.plan(2, Planner(), LONG_AGO)  # reader 2 got the first item
+    await store(engine, news("b", "Вторая старая"), now=LONG_AGO + timedelta(hours=1))
+    await subs.create(subscriber(1), LONG_AGO)  # reader 1 got nothing yet
+    await store(engine, news("new", "Сегодня"), now=NOW)
+
+    swept = await retention(engine).run()
+    first = Planner()
+    await box.plan(1, first, NOW)
+
+    assert (swept.items, swept.kept) == (0, 2)
+    assert first.seen == [["Первая старая", "Вторая старая", "Сегодня"]]
