@@ -94,7 +94,7 @@ class HabarApp:
             feeds=self.res.feeds,
             poller=self.res.poller,
             digests=self.res.digests,
-            outbox=self.res.outbox,
+            retention=self.res.retention,
             poll_interval=s.poll_interval_seconds,
             digest_tick=self._digest_tick,
         )

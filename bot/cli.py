@@ -99,10 +99,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     for chatty in ("alembic", "apscheduler"):  # a line per plugin, migration step and tick
         logging.getLogger(chatty).setLevel(logging.WARNING)
     if running:
-        from bot.app import run
-
-        return asyncio.run(run(settings))
+        return _run(settings)
     return asyncio.run(_offline(settings, args))
+
+
+def _run(settings: Settings) -> int:
+    """The bot, once no other bot runs on its SQLite file (checked before the slow imports)."""
+    from bot.storage.instance_lock import AlreadyRunning, single_instance
+
+    try:
+        with single_instance(settings.database_url):
+            from bot.app import run
+
+            return asyncio.run(run(settings))
+    except AlreadyRunning as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 async def _offline(settings: Settings, args: argparse.Namespace) -> int:

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     topics_file: str = ""
     max_items_per_poll: int = Field(200, ge=1)
     max_digest_items: int = Field(100, ge=1)
+    retention_days: int = Field(90, ge=1)
 
     @field_validator("topics_file")
     @classmethod

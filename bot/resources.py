@@ -25,6 +25,7 @@ from bot.poller import Poller
 from bot.services.digest import Digests
 from bot.services.feed_admin import FeedAdmin
 from bot.services.ingest import Ingest, PollOutcome
+from bot.services.retention import Retention
 from bot.services.stats import Stats, collect
 from bot.services.subscriptions import Subscriptions
 from bot.storage.engine import make_engine
@@ -32,6 +33,7 @@ from bot.storage.feeds import FeedRepo
 from bot.storage.items import ItemRepo
 from bot.storage.migrate import upgrade_to_head
 from bot.storage.outbox import OutboxRepo
+from bot.storage.retention import RetentionRepo
 from bot.storage.subscribers import SubscriberRepo
 from feeds.fetch import Fetcher, FetchLimits, make_session
 from feeds.topics import Taxonomy
@@ -58,6 +60,7 @@ class Resources:
     poller: Poller
     subs: Subscriptions
     digests: Digests
+    retention: Retention
 
     async def stats(self) -> Stats:
         """The numbers /stats shows."""
@@ -134,6 +137,12 @@ async def open_resources(
             default_tz=settings.default_timezone,
             backfill=backfill,
         )
+        retention = Retention(
+            repo=RetentionRepo(engine),
+            outbox=outbox,
+            days=settings.retention_days,
+            backfill=backfill,
+        )
         poller = Poller(ingest, concurrency=limits.limit, on_outcome=after_poll)
         # What start-up built lives as long as the process: keep the cyclic collector from
         # scanning it again, or one full collection stalls the event loop for ~200 ms.
@@ -156,4 +165,5 @@ async def open_resources(
             poller=poller,
             subs=subs,
             digests=digests,
+            retention=retention,
         )

@@ -13,10 +13,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.poller import Poller
 from bot.services.digest import Digests
 from bot.services.ingest import utcnow
+from bot.services.retention import Retention
 from bot.storage.feeds import FeedRepo
-from bot.storage.outbox import OutboxRepo
 
 log = logging.getLogger(__name__)
+
+RETENTION_DELAY = 300.0  # seconds after start: start-up, first polls and digests go first
 
 
 def tick_seconds(poll_interval: int) -> float:
@@ -25,7 +27,7 @@ def tick_seconds(poll_interval: int) -> float:
 
 
 class Clock:
-    """Owns the AsyncIOScheduler: a poll tick and a digest tick, each returning fast.
+    """Owns the AsyncIOScheduler: a poll tick, a digest tick and a daily retention run.
 
     APScheduler cancels a running coroutine job when it shuts down, so its jobs only start a
     tick in a task of ours and return; `drain()` lets a running tick finish. A tick still
@@ -38,14 +40,16 @@ class Clock:
         feeds: FeedRepo,
         poller: Poller,
         digests: Digests,
-        outbox: OutboxRepo,
+        retention: Retention,
         poll_interval: int,
         digest_tick: float = 20.0,
+        retention_delay: float = RETENTION_DELAY,
     ) -> None:
         self._feeds = feeds
         self._poller = poller
         self._digests = digests
-        self._outbox = outbox
+        self._retention = retention
+        self._retention_delay = retention_delay
         self._ticks: dict[str, asyncio.Task[int]] = {}
         self._stopped = False
         self._scheduler = AsyncIOScheduler(timezone="UTC")
@@ -64,6 +68,14 @@ class Clock:
             args=("digest", self.digest_tick),
             seconds=digest_tick,
             id="digest",
+            **common,
+        )
+        self._scheduler.add_job(
+            self._start_tick,
+            "interval",
+            args=("retention", self.retention_tick),
+            days=1,
+            id="retention",
             **common,
         )
 
@@ -85,7 +97,7 @@ class Clock:
             return 0
 
     async def digest_tick(self) -> int:
-        """Plan the scheduled digests that are due, and forget old sent messages.
+        """Plan the scheduled digests that are due.
 
         It also asks for an instant round: items can arrive without a poll of ours (a feed
         an admin added, `poll --once` in another process), and instant subscribers get them
@@ -93,18 +105,31 @@ class Clock:
         """
         try:
             self._digests.request_instant()
-            planned = await self._digests.plan_due()
-            await self._outbox.purge(utcnow(), keep=timedelta(days=2))
-            return planned
+            return await self._digests.plan_due()
         except Exception:
             log.exception("digest tick failed")
             return 0
 
+    async def retention_tick(self) -> int:
+        """Delete old items and sent messages in batches, stopping early when the bot stops."""
+        try:
+            swept = await self._retention.run(keep_going=lambda: not self._stopped)
+        except Exception:
+            log.exception("retention failed")
+            return 0
+        return swept.items
+
     def start(self) -> None:
-        """Start ticking; the first poll tick runs at once."""
+        """Start ticking; the first poll tick runs at once, retention a while after start.
+
+        Retention runs every 24 hours from then: a bot restarted daily still runs it daily.
+        """
         self._scheduler.start()
-        self._scheduler.modify_job("poll", next_run_time=utcnow())
-        self._scheduler.modify_job("digest", next_run_time=utcnow())
+        now = utcnow()
+        self._scheduler.modify_job("poll", next_run_time=now)
+        self._scheduler.modify_job("digest", next_run_time=now)
+        later = now + timedelta(seconds=self._retention_delay)
+        self._scheduler.modify_job("retention", next_run_time=later)
 
     def stop(self) -> None:
         """No new ticks; `drain()` waits for the running ones."""

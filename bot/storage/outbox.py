@@ -273,13 +273,22 @@ class OutboxRepo:
         async with self._engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
 
-    async def purge(self, now: datetime, keep: timedelta = timedelta(days=2)) -> None:
-        """Forget sent and refused messages older than `keep`, so the table stays small."""
+    async def purge(
+        self, now: datetime, keep: timedelta = timedelta(days=2), limit: int | None = None
+    ) -> int:
+        """Forget sent and refused messages older than `keep` (at most `limit`); how many went.
+
+        Unsent messages are never touched, however old.
+        """
         old = now - keep
+        done = (outbox.c.sent_at < old) | (
+            outbox.c.error.is_not(None) & (outbox.c.created_at < old)
+        )
+        doomed = select(outbox.c.id).where(done).order_by(outbox.c.id)
+        if limit is not None:
+            doomed = doomed.limit(limit)
         async with writing(self._engine) as conn:
-            await conn.execute(
-                outbox.delete().where(
-                    (outbox.c.sent_at < old)
-                    | (outbox.c.error.is_not(None) & (outbox.c.created_at < old))
-                )
+            gone = await conn.execute(
+                outbox.delete().where(outbox.c.id.in_(doomed.scalar_subquery()))
             )
+        return int(gone.rowcount)

@@ -125,7 +125,7 @@ subscribers = Table(
     Column("keywords", Text, nullable=False, server_default=""),
 )
 
-# Messages planned and not yet confirmed by Telegram; sent rows are kept a day for /stats.
+# Messages planned and not yet confirmed by Telegram; retention deletes sent rows after 7 days.
 outbox = Table(
     "outbox",
     metadata,
