@@ -98,6 +98,11 @@ class Clock:
             log.exception("digest tick failed")
             return 0
 
+    @property
+    def running(self) -> bool:
+        """Whether the ticks are scheduled (started and not stopped)."""
+        return self._scheduler.running and not self._stopped
+
     def start(self) -> None:
         """Start ticking; the first poll tick runs at once."""
         self._scheduler.start()
