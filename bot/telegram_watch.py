@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -88,19 +87,15 @@ class TelegramWatch(BaseRequestMiddleware):
         """Seconds since Telegram last answered; None if it never has."""
         return None if self.last_answer is None else self._clock() - self.last_answer
 
-    async def keep_alive(self, bot: Bot, stopping: asyncio.Event) -> None:
+    async def keep_alive(self, bot: Bot) -> None:
         """Ask getMe whenever Telegram has been quiet for a minute, so /readyz stays true.
 
         In webhook mode, or on an instance that is not the one polling, no call may reach
-        Telegram for a long time; a quiet minute costs one getMe.
+        Telegram for a long time; a quiet minute costs one getMe. Runs until cancelled.
         """
-        while not stopping.is_set():
+        while True:
             silent = self.silent_for()
-            wait = KEEP_ALIVE if silent is None else max(1.0, KEEP_ALIVE - silent)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await stopping.wait()
-                    return
+            await asyncio.sleep(KEEP_ALIVE if silent is None else max(1.0, KEEP_ALIVE - silent))
             silent = self.silent_for()
             if silent is not None and silent < KEEP_ALIVE:
                 continue

@@ -67,9 +67,7 @@ class Checks:
 class WebServer:
     """aiohttp server for the operator's endpoints and the webhook route."""
 
-    def __init__(
-        self, *, host: str, port: int, metrics: Metrics, ops: OpsRepo, checks: Checks
-    ) -> None:
+    def __init__(self, *, host: str, port: int, metrics: Metrics, checks: Checks) -> None:
         self.host = host
         self.port = port
         self._metrics = metrics

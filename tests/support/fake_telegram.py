@@ -28,6 +28,7 @@ from tests.support.tg_limits import RateLimits
 from tests.support.tg_observe import ObservingMixin
 from tests.support.tg_rules import ApiError, CallbackAnswer, FakeStats, Faults, Msg
 from tests.support.tg_strict import StrictMixin
+from tests.support.tg_webhook import WebhookMixin
 
 __all__ = ["DEFAULT_TOKEN", "ApiError", "CallbackAnswer", "FakeTelegram", "Msg", "scope_key"]
 
@@ -37,7 +38,7 @@ BLOCKED = "Forbidden: bot was blocked by the user"
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin):
+class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, WebhookMixin):
     """Telegram Bot API double: serve it, inject updates and faults, then observe what was sent.
 
     As strict as Telegram by default: chats must have been seen (tg_strict), flood limits hold
@@ -60,6 +61,7 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin):
         self.faults = Faults()
         self.limits = RateLimits()
         self._init_strict()
+        self._init_webhook()
         self.sent: list[Msg] = []
         self.edits: list[Msg] = []
         self.deleted: list[Msg] = []
@@ -108,6 +110,7 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin):
         self._wake_pollers()
         async with self._changed:
             self._changed.notify_all()
+        await self._close_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

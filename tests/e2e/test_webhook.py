@@ -1,0 +1,117 @@
+"""Webhook mode against the fake Telegram, which POSTs updates as Telegram does.
+
+The fake's webhook URL is a public https address; `route_webhook` forwards it to the bot's
+own server, as the reverse proxy in front of the bot would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import ClientSession
+
+from tests.e2e.conftest import Chat, Habar
+from tests.e2e.web import free_port, scrape, value
+from tests.support import updates
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.tg_webhook import SECRET_HEADER
+
+URL = "https://habar.example/tg/hook"
+SECRET = "s3cret_Value-42"
+
+StartHabar = Callable[..., Awaitable[Habar]]
+
+
+async def _webhook_bot(start_habar: StartHabar, fake: FakeTelegram, **overrides: object) -> Habar:
+    habar = await start_habar(
+        webhook_url=URL, webhook_secret=SECRET, web_port=free_port(), **overrides
+    )
+    assert habar.app.web is not None
+    fake.route_webhook(habar.app.web.url)
+    return habar
+
+
+async def test_webhook_mode_sets_the_webhook_and_answers_through_it(
+    start_habar: StartHabar, fake_tg: FakeTelegram, user: Chat
+) -> None:
+    await _webhook_bot(start_habar, fake_tg)
+
+    reply = await user.ask("/start")
+
+    assert reply.text
+    assert fake_tg.webhook["url"] == URL
+    assert fake_tg.webhook["secret_token"] == SECRET
+    assert fake_tg.webhook["max_connections"] == 40
+    assert {"message", "callback_query"} <= set(fake_tg.webhook["allowed_updates"])
+    assert fake_tg.stats.calls["getUpdates"] == 0
+    assert [status for _, status in fake_tg.webhook_posts] == [200]
+
+
+async def test_a_request_without_the_right_secret_gets_401_and_is_not_handled(
+    start_habar: StartHabar, fake_tg: FakeTelegram
+) -> None:
+    habar = await _webhook_bot(start_habar, fake_tg)
+    chat = updates.chat(31337, "private")
+    forged = updates.message_update(
+        999, updates.message(1, chat, updates.user(31337), "/start")
+    )
+    assert habar.app.web is not None
+    target = habar.app.web.url + "/tg/hook"
+
+    async with ClientSession() as session:
+        statuses = []
+        for headers in ({}, {SECRET_HEADER: "wrong"}, {SECRET_HEADER: SECRET + "x"}):
+            async with session.post(target, json=forged, headers=headers) as response:
+                statuses.append(response.status)
+
+    assert statuses == [401, 401, 401]
+    assert habar.app.inflight.handled == 0
+    assert fake_tg.sent == []
+    metrics = await scrape(habar.app.web.url)
+    assert value(metrics, "habar_webhook_updates_total", result="unauthorized") == 3
+    assert value(metrics, "habar_webhook_updates_total", result="accepted") == 0
+
+
+async def test_an_update_telegram_sends_again_is_handled_once(
+    start_habar: StartHabar, fake_tg: FakeTelegram, user: Chat
+) -> None:
+    habar = await _webhook_bot(start_habar, fake_tg)
+    fake_tg.lose_webhook_answers(1)  # the bot's 200 never reaches Telegram: it sends again
+
+    before = user.say("/start")
+    update_id = fake_tg._next_update_id - 1
+    await fake_tg.wait_until(lambda: len(fake_tg.posts_of(update_id)) == 2 and not fake_tg._updates)
+    await habar.app.inflight.wait_idle(10)
+
+    assert fake_tg.posts_of(update_id) == [200, 200]
+    assert len(user.sent()[before:]) == 1  # one welcome, not two
+    assert habar.app.inflight.handled == 1
+    assert habar.app.web is not None
+    metrics = await scrape(habar.app.web.url)
+    assert value(metrics, "habar_webhook_updates_total", result="duplicate") == 1
+
+
+async def test_stopping_in_webhook_mode_keeps_the_webhook_for_the_other_instances(
+    start_habar: StartHabar, fake_tg: FakeTelegram, user: Chat
+) -> None:
+    habar = await _webhook_bot(start_habar, fake_tg)
+    await user.ask("/start")
+
+    await habar.stop()
+
+    assert fake_tg.stats.calls["deleteWebhook"] == 0
+    assert fake_tg.webhook["url"] == URL
+    user.say("/help")  # Telegram keeps it until an instance takes it
+    assert len(fake_tg._updates) == 1
+
+
+async def test_long_polling_deletes_a_webhook_left_from_webhook_mode(
+    start_habar: StartHabar, fake_tg: FakeTelegram, user: Chat
+) -> None:
+    await fake_tg._set_webhook({"url": URL, "secret_token": SECRET})
+
+    await start_habar()
+
+    assert (await user.ask("/start")).text
+    assert fake_tg.webhook["url"] == ""
+    assert fake_tg.stats.calls["deleteWebhook"] == 1
