@@ -52,9 +52,7 @@ async def test_a_request_without_the_right_secret_gets_401_and_is_not_handled(
 ) -> None:
     habar = await _webhook_bot(start_habar, fake_tg)
     chat = updates.chat(31337, "private")
-    forged = updates.message_update(
-        999, updates.message(1, chat, updates.user(31337), "/start")
-    )
+    forged = updates.message_update(999, updates.message(1, chat, updates.user(31337), "/start"))
     assert habar.app.web is not None
     target = habar.app.web.url + "/tg/hook"
 
@@ -80,7 +78,9 @@ async def test_an_update_telegram_sends_again_is_handled_once(
 
     before = user.say("/start")
     update_id = fake_tg._next_update_id - 1
-    await fake_tg.wait_until(lambda: len(fake_tg.posts_of(update_id)) == 2 and not fake_tg._updates)
+    await fake_tg.wait_until(
+        lambda: len(fake_tg.posts_of(update_id)) == 2 and not fake_tg._updates
+    )
     await habar.app.inflight.wait_idle(10)
 
     assert fake_tg.posts_of(update_id) == [200, 200]

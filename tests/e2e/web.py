@@ -24,17 +24,22 @@ async def get(url: str) -> tuple[int, Any]:
         return response.status, await response.text()
 
 
-async def scrape(base_url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+async def scrape(base_url: str) -> Samples:
     """GET /metrics and parse it: (sample name, sorted labels) -> value."""
     status, text = await get(base_url + "/metrics")
     assert status == 200, text
-    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    samples: Samples = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return samples
 
 
-def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
+def value(
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
     """One sample's value (0 when it is absent)."""
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
