@@ -42,7 +42,18 @@ class Metrics:
     """The bot's metrics; `render()` gives the Prometheus text format."""
 
     def __init__(self, instance: str | None = None) -> None:
-        r = self.registry = CollectorRegistry(auto_describe=True)
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._telegram(self.registry)
+        self._work(self.registry)
+        self._state(self.registry)
+        self.instance = Info(
+            "habar_instance", "The instance this process is", registry=self.registry
+        )
+        self.instance.info({"id": instance or instance_id()})
+        self._zero()
+
+    def _telegram(self, r: CollectorRegistry) -> None:
+        """What Telegram accepted, refused and asked to wait for; what came by webhook."""
         self.messages_sent = Counter(
             "habar_messages_sent",
             "Messages Telegram accepted, by kind (digest part or reply to a user)",
@@ -63,6 +74,16 @@ class Metrics:
             "Seconds of pause Telegram asked for in its 429 answers (retry_after)",
             registry=r,
         )
+        self.webhook_updates = Counter(
+            "habar_webhook_updates",
+            "Webhook requests: accepted, duplicate (update_id seen before), unauthorized "
+            "(no or wrong secret) or refused (stopping, busy or the database did not answer)",
+            ["result"],
+            registry=r,
+        )
+
+    def _work(self, r: CollectorRegistry) -> None:
+        """Polls, their durations, items stored and digests planned."""
         self.polls = Counter(
             "habar_polls",
             "Feed polls by result (ok, not_modified or the error kind)",
@@ -87,13 +108,9 @@ class Metrics:
         self.digests_planned = Counter(
             "habar_digests_planned", "Digests planned (queued in the outbox)", registry=r
         )
-        self.webhook_updates = Counter(
-            "habar_webhook_updates",
-            "Webhook requests: accepted, duplicate (update_id seen before), unauthorized "
-            "(no or wrong secret) or refused (stopping, busy or the database did not answer)",
-            ["result"],
-            registry=r,
-        )
+
+    def _state(self, r: CollectorRegistry) -> None:
+        """Shared state read at each scrape, and the event loop's lag."""
         self.outbox_pending = Gauge(
             "habar_outbox_pending", "Messages planned and not yet sent or given up", registry=r
         )
@@ -113,9 +130,6 @@ class Metrics:
             "How late the event loop ran a timer, last measured (a stalled loop shows here)",
             registry=r,
         )
-        self.instance = Info("habar_instance", "The instance this process is", registry=r)
-        self.instance.info({"id": instance or instance_id()})
-        self._zero()
 
     def _zero(self) -> None:
         """Show the usual label values at 0 before anything happened."""

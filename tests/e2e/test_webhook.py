@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import pytest
 from aiohttp import ClientSession
 
 from tests.e2e.conftest import Chat, Habar
@@ -115,3 +116,28 @@ async def test_long_polling_deletes_a_webhook_left_from_webhook_mode(
     assert (await user.ask("/start")).text
     assert fake_tg.webhook["url"] == ""
     assert fake_tg.stats.calls["deleteWebhook"] == 1
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+async def test_an_update_sent_again_to_another_instance_is_not_handled_twice(
+    start_habar: StartHabar, fake_tg: FakeTelegram, user: Chat, db_url: str
+) -> None:
+    # Two instances on one PostgreSQL (and, for the lead's cluster mode, one Redis).
+    shared = {"database_url": db_url, "redis_url": "redis://127.0.0.1:6379/0"}
+    first = await _webhook_bot(start_habar, fake_tg, **shared)
+    second = await start_habar(
+        webhook_url=URL, webhook_secret=SECRET, web_port=free_port(), **shared
+    )
+    assert second.app.web is not None
+    fake_tg.lose_webhook_answers(1)
+
+    before = len(user.sent())
+    update_id = fake_tg.message(user.chat_id, "/start")
+    await fake_tg.wait_until(lambda: len(fake_tg.posts_of(update_id)) == 1)
+    fake_tg.route_webhook(second.app.web.url)  # Telegram's next attempt reaches the other one
+    await fake_tg.wait_until(lambda: len(fake_tg.posts_of(update_id)) == 2)
+    await first.app.inflight.wait_idle(10)
+
+    assert fake_tg.posts_of(update_id) == [200, 200]
+    assert len(user.sent()[before:]) == 1
+    assert (first.app.inflight.handled, second.app.inflight.handled) == (1, 0)

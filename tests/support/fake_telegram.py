@@ -61,7 +61,6 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, WebhookMixin):
         self.faults = Faults()
         self.limits = RateLimits()
         self._init_strict()
-        self._init_webhook()
         self.sent: list[Msg] = []
         self.edits: list[Msg] = []
         self.deleted: list[Msg] = []
@@ -91,6 +90,7 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, WebhookMixin):
 
     async def start(self) -> None:
         """Listen on 127.0.0.1 at a free port and set self.url."""
+        self._init_webhook()
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         # handler_cancellation ends the long poll of a client that hung up, as Telegram does.
