@@ -224,6 +224,8 @@ class HabarApp:
                 await webhook.set_webhook(self.settings.webhook_url)
             except TelegramBadRequest as exc:
                 raise StartupError(f"WEBHOOK_URL: Telegram refused it: {exc.message}") from None
+            except TelegramUnauthorizedError:
+                return  # TelegramLimits logged it once and set exit code 2
             await webhook.serve(self._stopping, GRACE_SECONDS)
 
     async def run_polling(self, *, handle_signals: bool = True) -> None:

@@ -6,12 +6,14 @@ own server, as the reverse proxy in front of the bot would.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 import pytest
 from aiohttp import ClientSession
 
-from tests.e2e.conftest import Chat, Habar
+from bot.app import run
+from tests.e2e.conftest import Chat, Habar, make_settings
 from tests.e2e.web import free_port, scrape, value
 from tests.support import updates
 from tests.support.fake_telegram import FakeTelegram
@@ -141,3 +143,20 @@ async def test_an_update_sent_again_to_another_instance_is_not_handled_twice(
     assert fake_tg.posts_of(update_id) == [200, 200]
     assert len(user.sent()[before:]) == 1
     assert (first.app.inflight.handled, second.app.inflight.handled) == (1, 0)
+
+
+async def test_a_webhook_url_telegram_refuses_stops_the_bot_with_one_line_and_exit_2(
+    fake_tg: FakeTelegram, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(
+        fake_tg,
+        database_url=sqlite_url,
+        webhook_url="https://habar.example:8080/hook",  # not a port Telegram calls
+        webhook_secret=SECRET,
+        web_port=free_port(),
+    )
+
+    assert await run(settings) == 2
+
+    [line] = [r.getMessage() for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert line.startswith("WEBHOOK_URL: Telegram refused it: Bad Request: bad webhook:")
