@@ -24,6 +24,9 @@ start_habar
     again on the same `database_url` is a restart. Pass `database_url=db_url` (the
     parametrized fixture of tests/conftest.py) to run a flow on SQLite and PostgreSQL.
     `await app.poll()` polls every feed now, as `python -m bot poll --once` does.
+    The HTTP server is off unless a test passes `web_port=free_port()` (tests/e2e/web.py);
+    then `app.app.web.url` is its address. `webhook_url=...` runs webhook mode: route the
+    fake's webhook to that address with `fake_tg.route_webhook(url)`.
     The fake is as strict as Telegram: the bot may write only to chats that wrote first
     (`Chat.say`) or that a test registered (`fake_tg.register_chat(chat_id)`). The admins in
     the settings are registered as having pressed Start before, unless
