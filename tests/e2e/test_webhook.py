@@ -94,18 +94,23 @@ async def test_an_update_telegram_sends_again_is_handled_once(
     assert value(metrics, "habar_webhook_updates_total", result="duplicate") == 1
 
 
-async def test_stopping_in_webhook_mode_keeps_the_webhook_for_the_other_instances(
+async def test_stopping_in_webhook_mode_refuses_new_updates_and_keeps_the_webhook(
     start_habar: StartHabar, fake_tg: FakeTelegram, user: Chat
 ) -> None:
     habar = await _webhook_bot(start_habar, fake_tg)
     await user.ask("/start")
+    assert habar.app.webhook is not None
 
+    habar.app.webhook.stop_accepting()  # the first step after SIGTERM
+    update_id = fake_tg.message(user.chat_id, "/help")
+    await fake_tg.wait_until(lambda: len(fake_tg.posts_of(update_id)) >= 2)
     await habar.stop()
 
-    assert fake_tg.stats.calls["deleteWebhook"] == 0
+    assert fake_tg.posts_of(update_id)[:2] == [503, 503]  # Telegram keeps it and tries again
+    assert habar.app.inflight.handled == 1  # /start only
+    assert [u for u, _, _ in fake_tg._updates] == [update_id]
+    assert fake_tg.stats.calls["deleteWebhook"] == 0  # other instances still serve it
     assert fake_tg.webhook["url"] == URL
-    user.say("/help")  # Telegram keeps it until an instance takes it
-    assert len(fake_tg._updates) == 1
 
 
 async def test_long_polling_deletes_a_webhook_left_from_webhook_mode(
