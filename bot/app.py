@@ -15,6 +15,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    TelegramBadRequest,
     TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
@@ -28,10 +29,14 @@ from bot.coordination import CoordinationError, UpdatesTurn, open_coordination
 from bot.delivery import Sender, TelegramLimits
 from bot.i18n import make_i18n
 from bot.menus import CommandMenus
-from bot.middlewares import InFlight, LocaleMiddleware, Throttle
+from bot.middlewares import InFlight, LocaleMiddleware, Throttle, log_chat
 from bot.resources import GRACE_SECONDS, Resources, make_executor, open_resources
 from bot.scheduler import Clock
 from bot.services.stats import Stats
+from bot.storage.ops import OpsRepo
+from bot.telegram_watch import TelegramWatch
+from bot.web import Checks, WebError, start_web
+from bot.webhook import WebhookHandler, make_webhook
 from handlers import get_routers
 
 # Re-exported: tests, benches and older callers open resources through the composition root.
@@ -64,14 +69,15 @@ class HabarApp:
 
     async def __aenter__(self) -> HabarApp:
         try:
-            return await self._enter()
+            return await self._open()
         except BaseException:
             await self._stack.aclose()
             raise
 
-    async def _enter(self) -> HabarApp:
+    async def _open(self) -> HabarApp:
         s = self.settings
         self.res = await self._stack.enter_async_context(open_resources(s))
+        self.metrics = self.res.metrics
         # Alone or one of several: the sender, poller and getUpdates loop work the same way.
         self.coordination = coord = await self._stack.enter_async_context(
             open_coordination(s, self.res)
@@ -81,15 +87,17 @@ class HabarApp:
         self.bot = Bot(s.token(), session=AiohttpSession(api=api))
         self._stack.push_async_callback(self.bot.session.close)
         self.limits = TelegramLimits(coord.limiter, on_token_rejected=self._token_rejected)
+        self.watch = TelegramWatch(self.metrics)
         self.bot.session.middleware(self.limits)
         self.bot.session.middleware(UpdatesTurn(coord))
+        self.bot.session.middleware(self.watch)  # inner: sees each attempt and its answer
         self.sender = Sender(
             self.bot,
             outbox=self.res.outbox,
             subscribers=self.res.subscribers,
             take=coord.claim_outbox,
         )
-        self.res.digests.on_queued = self.sender.wake
+        self.res.digests.on_queued = self._queued
         self.clock = Clock(
             feeds=self.res.feeds,
             poller=self.res.poller,
@@ -102,7 +110,32 @@ class HabarApp:
         self.i18n = make_i18n(locales=self.res.catalogues.locales)
         self.menus = CommandMenus(self.i18n, s.admin_ids)
         self.dp = self.build_dispatcher()
+        self.webhook = make_webhook(s, self.dp, self.bot, self.res.engine, self.metrics)
+        checks = Checks(
+            ops=OpsRepo(self.res.engine),
+            schedulers=self._schedulers_problem,
+            telegram_silent_for=self.watch.silent_for,
+        )
+        try:
+            self.web = await start_web(s, checks, self.metrics, self.webhook)
+        except WebError as exc:
+            raise StartupError(str(exc)) from None
+        if self.web is not None:
+            self._stack.push_async_callback(self.web.close)
         return self
+
+    def _schedulers_problem(self) -> str | None:
+        """What /readyz says about the feed and digest ticks, or None when they run."""
+        if self._stopping.is_set():
+            return "stopping"
+        if not self.started.is_set():
+            return "not started yet"
+        return None if self.clock.running else "stopped"
+
+    def _queued(self) -> None:
+        """A digest was planned: count it and wake the sender."""
+        self.metrics.digests_planned.inc()
+        self.sender.wake()
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
@@ -120,6 +153,7 @@ class HabarApp:
             settings_tz=self.settings.default_timezone,
         )
         dp.update.outer_middleware(self.inflight)
+        dp.update.outer_middleware(log_chat)
         dp.update.outer_middleware(self.menus)
         LocaleMiddleware(self.i18n, res.subs).setup(dp)
         dp.message.outer_middleware(Throttle())  # after the locale: its reply is translated
@@ -178,10 +212,45 @@ class HabarApp:
         log.info("stopped before Telegram could be reached")
         return None
 
+    async def serve(self, *, handle_signals: bool = True) -> None:
+        """Webhook mode when WEBHOOK_URL is set, else long polling, until stopped."""
+        alive = asyncio.create_task(self.watch.keep_alive(self.bot), name="telegram-keep-alive")
+        try:
+            if self.webhook is not None:
+                await self.run_webhook(self.webhook, handle_signals=handle_signals)
+            else:
+                await self.run_polling(handle_signals=handle_signals)
+        finally:
+            alive.cancel()
+            await asyncio.gather(alive, return_exceptions=True)
+
+    async def run_webhook(self, webhook: WebhookHandler, *, handle_signals: bool = True) -> None:
+        """Serve the webhook until SIGTERM/SIGINT (or stop()); never deletes the webhook.
+
+        Other instances may still serve it: on stop this one only refuses new updates (503,
+        so Telegram sends them again), finishes the ones it took, then drains as usual.
+        """
+        with self._stop_signals(handle_signals):
+            if await self.connect() is None:
+                return  # connect() said why
+            try:
+                await webhook.set_webhook(self.settings.webhook_url)
+            except TelegramBadRequest as exc:
+                raise StartupError(f"WEBHOOK_URL: Telegram refused it: {exc.message}") from None
+            except TelegramUnauthorizedError:
+                return  # TelegramLimits logged it once and set exit code 2
+            await webhook.serve(self._stopping, GRACE_SECONDS)
+
     async def run_polling(self, *, handle_signals: bool = True) -> None:
-        """Long polling until SIGTERM/SIGINT (or stop()), once Telegram has answered getMe."""
+        """Long polling until SIGTERM/SIGINT (or stop()), once Telegram has answered getMe.
+
+        A webhook left set (webhook mode before) is deleted first: Telegram refuses
+        getUpdates while one is set.
+        """
         with self._stop_signals(handle_signals):
             me = await self.connect()
+            if me is not None:
+                await self._delete_webhook()
         if me is None:
             return  # connect() said why
         await self.dp.start_polling(
@@ -190,6 +259,12 @@ class HabarApp:
             close_bot_session=False,
             allowed_updates=self.dp.resolve_used_update_types(),
         )
+
+    async def _delete_webhook(self) -> None:
+        try:
+            await self.bot.delete_webhook()
+        except Exception as exc:  # polling reports the conflict if a webhook is still set
+            log.warning("deleteWebhook failed (%s): long polling may be refused", exc)
 
     @contextlib.contextmanager
     def _stop_signals(self, enabled: bool) -> Iterator[None]:
@@ -231,7 +306,7 @@ async def run(settings: Settings) -> int:
     """Run the bot until a signal stops it; 2 (with one line logged) if it cannot start."""
     try:
         async with HabarApp(settings) as app:
-            await app.run_polling()
+            await app.serve()
     except (StartupError, CoordinationError) as exc:
         log.critical("%s", exc)
         return 2

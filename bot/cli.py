@@ -92,10 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     running = args.command in (None, "run")
-    logging.basicConfig(
-        level=logging.INFO if running else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from bot.logs import configure
+
+    configure(settings.log_format, logging.INFO if running else logging.WARNING)
     for chatty in ("alembic", "apscheduler"):  # a line per plugin, migration step and tick
         logging.getLogger(chatty).setLevel(logging.WARNING)
     if running:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # What BotFather issues: the bot's numeric id, a colon, then the secret part.
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+# What setWebhook accepts as secret_token (https://core.telegram.org/bots/api#setwebhook).
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 class ConfigError(Exception):
@@ -39,6 +41,32 @@ class Settings(BaseSettings):
     max_items_per_poll: int = Field(200, ge=1)
     max_digest_items: int = Field(100, ge=1)
     retention_days: int = Field(90, ge=1)
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(8080, ge=0, le=65535)
+    webhook_url: str = ""
+    webhook_secret: SecretStr | None = None
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith("https://"):
+            raise ValueError("Telegram calls webhooks over HTTPS only: https://HOST/PATH")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_secret(self) -> Settings:
+        if not self.webhook_url:
+            return self
+        if not self.web_port:
+            raise ConfigError("WEB_PORT: 0 turns off the server WEBHOOK_URL needs")
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if not secret:  # the value itself is never echoed: it is a secret
+            raise ConfigError("WEBHOOK_SECRET: required with WEBHOOK_URL (1-256 of A-Za-z0-9_-)")
+        if not _WEBHOOK_SECRET.match(secret):
+            raise ConfigError("WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and - only")
+        return self
 
     @field_validator("topics_file")
     @classmethod

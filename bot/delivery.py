@@ -19,6 +19,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import LinkPreviewOptions
 
+from bot.logs import CHAT_ID
 from bot.ratelimit import PER_CHAT_INTERVAL, RateLimiter
 from bot.storage.outbox import OutboxRepo, Pending
 from bot.storage.subscribers import SubscriberRepo
@@ -154,6 +155,7 @@ class Sender:
     async def _deliver(self, chat_id: int, messages: list[Pending]) -> None:
         turn = self._turns[chat_id] = Turn()
         TURN.set(turn)  # this task's own context
+        CHAT_ID.set(chat_id)
         for message in messages:
             if self._stopping:
                 return

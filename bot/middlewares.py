@@ -15,6 +15,7 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import locale_of
+from bot.logs import CHAT_ID
 from bot.services.subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
@@ -149,3 +150,13 @@ class Throttle(BaseMiddleware):
         recent.append(now)
         self._told.discard(user_id)
         return True
+
+
+async def log_chat(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+    """Outer update middleware: while an update is handled, log lines carry its chat id."""
+    chat = data.get("event_chat")
+    token = CHAT_ID.set(chat.id if chat is not None else None)
+    try:
+        return await handler(event, data)
+    finally:
+        CHAT_ID.reset(token)

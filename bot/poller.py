@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 
+from bot.logs import FEED_ID
 from bot.services.ingest import Ingest, PollOutcome
 from bot.storage.feeds import FeedRow
 
@@ -91,6 +92,7 @@ class Poller:
         return [r for r in results if r is not None]
 
     async def _poll(self, feed: FeedRow) -> PollOutcome | None:
+        FEED_ID.set(feed.id)  # this task's own context: its log lines name the feed
         try:
             # The slot bounds fetching and parsing; storing waits for the database outside it,
             # so the parse workers never idle while SQLite's single writer catches up.

@@ -13,7 +13,7 @@ import os
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.catalogues import Catalogues, GettextLocalizer, load_catalogues
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.poller import Poller
 from bot.services.digest import Digests
 from bot.services.feed_admin import FeedAdmin
@@ -61,6 +62,7 @@ class Resources:
     subs: Subscriptions
     digests: Digests
     retention: Retention
+    metrics: Metrics = field(default_factory=Metrics)
 
     async def stats(self) -> Stats:
         """The numbers /stats shows."""
@@ -100,6 +102,7 @@ async def open_resources(
         topics_file = settings.topics_file or None
         taxonomy = Taxonomy.load(Path(topics_file) if topics_file else None)
         catalogues = load_catalogues()
+        metrics = Metrics()
         ingest = Ingest(
             fetcher=fetcher,
             feeds=feeds,
@@ -109,6 +112,7 @@ async def open_resources(
             backfill=backfill,
             taxonomy_path=topics_file,
             max_items=settings.max_items_per_poll,
+            metrics=metrics,
         )
         admin = FeedAdmin(
             feeds=feeds,
@@ -128,6 +132,7 @@ async def open_resources(
         )
 
         async def after_poll(outcome: PollOutcome) -> None:
+            metrics.polls.labels(outcome.status).inc()
             if outcome.new_items:
                 digests.request_instant()
 
@@ -166,4 +171,5 @@ async def open_resources(
             subs=subs,
             digests=digests,
             retention=retention,
+            metrics=metrics,
         )

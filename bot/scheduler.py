@@ -119,6 +119,11 @@ class Clock:
             return 0
         return swept.items
 
+    @property
+    def running(self) -> bool:
+        """Whether the ticks are scheduled (started and not stopped)."""
+        return self._scheduler.running and not self._stopped
+
     def start(self) -> None:
         """Start ticking; the first poll tick runs at once, retention a while after start.
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
+from bot.metrics import Metrics
 from bot.storage.feeds import FeedRepo, FeedRow
 from bot.storage.items import FeedSuccess, ItemRepo, PollWrite, Stored
 from feeds.fetch import Fetcher
@@ -92,7 +93,9 @@ class Ingest:
         taxonomy_path: str | None = None,
         max_items: int | None = None,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._fetcher = fetcher
         self._feeds = feeds
         self._items = items
@@ -211,14 +214,16 @@ class Ingest:
 
     async def _fetch(self, feed: FeedRow) -> Fetched:
         try:
-            result = await self._fetcher.fetch(
-                feed.url, etag=feed.etag, last_modified=feed.last_modified
-            )
+            with self._metrics.fetch_seconds.time():
+                result = await self._fetcher.fetch(
+                    feed.url, etag=feed.etag, last_modified=feed.last_modified
+                )
             processed = None
             if not result.not_modified:
-                processed = await self.process(
-                    result.body, result.headers, feed.url, feed.lang_hint
-                )
+                with self._metrics.parse_seconds.time():  # the wait for a worker included
+                    processed = await self.process(
+                        result.body, result.headers, feed.url, feed.lang_hint
+                    )
         except FetchError as exc:
             return Fetched(error=(exc.kind.value, exc.detail))
         except Exception as exc:  # a bug in one feed's processing must not stop the others
@@ -257,6 +262,8 @@ class Ingest:
             detail = _db_detail(exc)
             log.warning("feed %s: the database refused its poll: %s", feed.id, detail)
             return await self._failed(feed, STORAGE_FAILED, detail)
+        for lang in stored.langs:
+            self._metrics.items_stored.labels(lang).inc()
         if stored.skipped:
             log.warning("feed %s: %d items skipped, links too long", feed.id, stored.skipped)
         status = "not_modified" if processed is None else "ok"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, bindparam, func, insert, select, update
@@ -56,6 +56,7 @@ class Stored:
 
     new: int
     skipped: int = 0
+    langs: tuple[str, ...] = field(default=(), compare=False)  # of each new item, for metrics
 
 
 def fits(value: str | None, limit: int | None) -> str | None:
@@ -240,7 +241,7 @@ class ItemRepo:
                         await conn.execute(_INSERT_TOPIC, {"topic": topic, "keys": part})
             await conn.execute(_FEED_POLLED, [_feed_values(poll) for poll in polls])
         return [
-            Stored(len(new), storable(poll.batch)[1])
+            Stored(len(new), storable(poll.batch)[1], tuple(str(i.lang) for i in new))
             for poll, new in zip(polls, fresh, strict=True)
         ]
 

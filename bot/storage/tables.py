@@ -143,3 +143,12 @@ outbox = Table(
     Index("ix_outbox_pending", "sent_at", "id"),
     Index("ix_outbox_chat", "chat_id"),
 )
+
+# Update ids taken from the webhook, so an update Telegram sends again (it saw no 200) or that
+# reaches two instances is handled once. Rows older than a day are deleted.
+webhook_updates = Table(
+    "webhook_updates",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("received_at", UTCDateTime, nullable=False, index=True),
+)

@@ -33,6 +33,7 @@ def bot_env(
         "ALLOW_PRIVATE_FEEDS": "true",
         "ADMIN_IDS": str(ADMIN),
         "POLL_INTERVAL_SECONDS": "1",
+        "WEB_PORT": "0",  # several bots run at once: a test that wants the server sets a port
     }
 
 

@@ -24,6 +24,9 @@ start_habar
     again on the same `database_url` is a restart. Pass `database_url=db_url` (the
     parametrized fixture of tests/conftest.py) to run a flow on SQLite and PostgreSQL.
     `await app.poll()` polls every feed now, as `python -m bot poll --once` does.
+    The HTTP server is off unless a test passes `web_port=free_port()` (tests/e2e/web.py);
+    then `app.app.web.url` is its address. `webhook_url=...` runs webhook mode: route the
+    fake's webhook to that address with `fake_tg.route_webhook(url)`.
     The fake is as strict as Telegram: the bot may write only to chats that wrote first
     (`Chat.say`) or that a test registered (`fake_tg.register_chat(chat_id)`). The admins in
     the settings are registered as having pressed Start before, unless
@@ -74,13 +77,14 @@ def make_settings(fake: FakeTelegram, **overrides: Any) -> Settings:
         "allow_private_feeds": True,
         "poll_interval_seconds": 3600,  # tests add feeds by hand; no background polls
         "default_timezone": "Asia/Almaty",
+        "web_port": 0,  # tests that want the HTTP server pass a free port
         **overrides,
     }
     return load_settings(**values)
 
 
 class Habar:
-    """A HabarApp running long polling in a task, as `python -m bot` runs it."""
+    """A HabarApp serving in a task (long polling, or the webhook), as `python -m bot` runs it."""
 
     def __init__(self, app: HabarApp, task: asyncio.Task[None], stack: AsyncExitStack) -> None:
         self.app = app
@@ -93,7 +97,7 @@ class Habar:
         """Enter the app, start polling, and wait for the startup hook to finish."""
         stack = AsyncExitStack()
         app = await stack.enter_async_context(HabarApp(settings, digest_tick=digest_tick))
-        task = asyncio.create_task(app.run_polling(handle_signals=False), name="habar-polling")
+        task = asyncio.create_task(app.serve(handle_signals=False), name="habar-serve")
         started = asyncio.create_task(app.started.wait())
         await asyncio.wait({task, started}, timeout=START_TIMEOUT, return_when="FIRST_COMPLETED")
         if not started.done():

@@ -29,6 +29,7 @@ from tests.support.tg_limits import RateLimits
 from tests.support.tg_observe import ObservingMixin
 from tests.support.tg_rules import ApiError, CallbackAnswer, FakeStats, Faults, Msg
 from tests.support.tg_strict import StrictMixin
+from tests.support.tg_webhook import WebhookMixin
 
 __all__ = ["DEFAULT_TOKEN", "ApiError", "CallbackAnswer", "FakeTelegram", "Msg", "scope_key"]
 
@@ -38,7 +39,7 @@ BLOCKED = "Forbidden: bot was blocked by the user"
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, FilesMixin):
+class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, FilesMixin, WebhookMixin):
     """Telegram Bot API double: serve it, inject updates and faults, then observe what was sent.
 
     As strict as Telegram by default: chats must have been seen (tg_strict), flood limits hold
@@ -91,6 +92,7 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, FilesMixin):
 
     async def start(self) -> None:
         """Listen on 127.0.0.1 at a free port and set self.url."""
+        self._init_webhook()
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self.add_file_route(app)
@@ -111,6 +113,7 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, FilesMixin):
         self._wake_pollers()
         async with self._changed:
             self._changed.notify_all()
+        await self._close_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
