@@ -28,6 +28,7 @@ from bot.telegram_limits import (
     gone,
     may_have_arrived,
     reason,
+    topic_gone,
 )
 
 __all__ = ["PER_CHAT_INTERVAL", "RateLimiter", "Sender", "TelegramLimits"]
@@ -168,6 +169,7 @@ class Sender:
                 await self._bot.send_message(
                     chat_id,
                     message.text,
+                    message_thread_id=message.thread_id or None,
                     parse_mode="HTML",
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                     request_timeout=self.send_timeout,
@@ -209,6 +211,10 @@ class Sender:
             self._stopping = True
             self._wake.set()
             return False
+        if message.thread_id and topic_gone(exc):
+            log.info("topic %s of chat %s is gone (%s): inactive", message.thread_id, chat_id, exc)
+            await self._subs.mark_blocked(chat_id, _now(), thread_id=message.thread_id)
+            return False  # read again: the chat's other places go on, this topic's rows are gone
         if gone(exc):
             return await self._gone(chat_id, str(exc))
         if isinstance(exc, TelegramBadRequest | TelegramEntityTooLarge):

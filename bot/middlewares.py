@@ -10,11 +10,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import locale_of
+from bot.services.places import Place, Places
 from bot.services.subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
@@ -120,9 +121,13 @@ class Throttle(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         """Pass the command on, or answer once that it came too fast, or drop it."""
-        if not isinstance(event, Message) or event.from_user is None:
+        if not isinstance(event, Message) or (
+            event.from_user is None and event.sender_chat is None
+        ):
             return await handler(event, data)
-        user = event.from_user.id
+        # An anonymous admin writes as the group (from_user is GroupAnonymousBot, shared by
+        # every such admin everywhere): count the group instead.
+        user = event.sender_chat.id if event.sender_chat is not None else event.from_user.id
         if not (event.text or "").startswith("/") or self.admit(user):
             return await handler(event, data)
         if user not in self._told:
@@ -149,3 +154,35 @@ class Throttle(BaseMiddleware):
         recent.append(now)
         self._told.discard(user_id)
         return True
+
+
+def place_of(event: TelegramObject, places: Places) -> Place | None:
+    """The place an update is about: its forum topic, its chat, or what /chats chose."""
+    message = event.message if isinstance(event, CallbackQuery) else event
+    if not isinstance(message, Message):
+        return None
+    chat = message.chat
+    if chat.type == "private":
+        return places.chosen(chat.id) or Place(chat.id)
+    if message.is_topic_message and message.message_thread_id:
+        return Place(chat.id, message.message_thread_id)
+    return Place(chat.id)
+
+
+class PlaceMiddleware(BaseMiddleware):
+    """Outer message and callback middleware: puts `place` (and `where`, the words naming a
+    place chosen with /chats, or "") in the handler data."""
+
+    def __init__(self, places: Places) -> None:
+        self._places = places
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        """Resolve the place, then handle the event."""
+        place = place_of(event, self._places)
+        data["place"] = place
+        chat = data.get("event_chat")
+        private = chat is not None and chat.type == "private"
+        chosen = private and place is not None and place != Place(chat.id)
+        title = self._places.title(place) if chosen and place is not None else None
+        data["where"] = "📍 " + _("Configuring: {title}").format(title=title) if title else ""
+        return await handler(event, data)

@@ -25,6 +25,8 @@ from bot.poller import Poller
 from bot.services.digest import Digests
 from bot.services.feed_admin import FeedAdmin
 from bot.services.ingest import Ingest, PollOutcome
+from bot.services.places import Places, Rights
+from bot.services.sources import Sources
 from bot.services.stats import Stats, collect
 from bot.services.subscriptions import Subscriptions
 from bot.storage.engine import make_engine
@@ -32,6 +34,7 @@ from bot.storage.feeds import FeedRepo
 from bot.storage.items import ItemRepo
 from bot.storage.migrate import upgrade_to_head
 from bot.storage.outbox import OutboxRepo
+from bot.storage.sources import MutedRepo
 from bot.storage.subscribers import SubscriberRepo
 from feeds.fetch import Fetcher, FetchLimits, make_session
 from feeds.topics import Taxonomy
@@ -58,6 +61,8 @@ class Resources:
     poller: Poller
     subs: Subscriptions
     digests: Digests
+    places: Places
+    sources: Sources
 
     async def stats(self) -> Stats:
         """The numbers /stats shows."""
@@ -156,4 +161,6 @@ async def open_resources(
             poller=poller,
             subs=subs,
             digests=digests,
+            places=Places(subscribers, subs, Rights()),
+            sources=Sources(feeds, MutedRepo(engine), subscribers),
         )

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from aiogram import Bot, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.subscriptions import Subscriber, Subscriptions
+from bot.services.subscriptions import Place, Subscriber, Subscriptions
 from feeds.topics import Taxonomy
 from handlers.keyboards import (
     LangCb,
     MenuCb,
     ScheduleCb,
     TopicCb,
-    chat_of,
     lang_keyboard,
     redraw,
     schedule_keyboard,
     topics_keyboard,
 )
 from handlers.optional import answer
-from handlers.texts import ANSWER_MAX, cut, langs_text, schedule_text, topics_text
+from handlers.texts import ANSWER_MAX, cut, langs_text, named, schedule_text, topics_text
 
 
 def menu(item: str, sub: Subscriber, taxonomy: Taxonomy) -> tuple[str, InlineKeyboardMarkup]:
@@ -54,74 +53,109 @@ async def choose(
     subs: Subscriptions,
     taxonomy: Taxonomy,
     item: str,
-    apply: Callable[[int, str], Awaitable[Subscriber]],
+    apply: Callable[[Place, str], Awaitable[Subscriber]],
     describe: Callable[[Subscriber], str],
+    place: Place,
+    where: str,
 ) -> None:
     """No arguments: show the item's keyboard; with arguments: apply them and confirm."""
     if not command.args:
-        sub = await subs.require(message.chat.id)
+        sub = await subs.require(place)
         text, markup = menu(item, sub, taxonomy)
-        await message.answer(text, reply_markup=markup)
+        await message.answer(named(text, where), reply_markup=markup)
         return
-    sub = await apply(message.chat.id, command.args)
-    await message.answer(describe(sub))
+    sub = await apply(place, command.args)
+    await message.answer(named(describe(sub), where))
 
 
 async def cmd_lang(
-    message: Message, command: CommandObject, subs: Subscriptions, taxonomy: Taxonomy
+    message: Message,
+    command: CommandObject,
+    subs: Subscriptions,
+    taxonomy: Taxonomy,
+    place: Place,
+    where: str,
 ) -> None:
     """/lang: a keyboard of languages; `/lang kk ru` (or `all`) chooses at once."""
-    await choose(message, command, subs, taxonomy, "lang", subs.set_languages, _langs)
+    await choose(
+        message, command, subs, taxonomy, "lang", subs.set_languages, _langs, place, where
+    )
 
 
-async def on_lang(query: CallbackQuery, callback_data: LangCb, subs: Subscriptions) -> None:
+async def on_lang(
+    query: CallbackQuery, callback_data: LangCb, subs: Subscriptions, place: Place
+) -> None:
     """A tap on a language: flip it and redraw the keyboard in place."""
-    sub = await subs.toggle_language(chat_of(query), callback_data.code)
+    sub = await subs.toggle_language(place, callback_data.code)
     await redraw(query, lang_keyboard(sub.langs))
     await answer(query, cut(_langs(sub), ANSWER_MAX))
 
 
 async def cmd_topics(
-    message: Message, command: CommandObject, subs: Subscriptions, taxonomy: Taxonomy
+    message: Message,
+    command: CommandObject,
+    subs: Subscriptions,
+    taxonomy: Taxonomy,
+    place: Place,
+    where: str,
 ) -> None:
     """/topics: a keyboard of topics; `/topics politics economy` (or `all`) chooses at once."""
+    describe = lambda s: _topics(s, taxonomy)  # noqa: E731
     await choose(
-        message, command, subs, taxonomy, "topics", subs.set_topics, lambda s: _topics(s, taxonomy)
+        message, command, subs, taxonomy, "topics", subs.set_topics, describe, place, where
     )
 
 
 async def on_topic(
-    query: CallbackQuery, callback_data: TopicCb, subs: Subscriptions, taxonomy: Taxonomy
+    query: CallbackQuery,
+    callback_data: TopicCb,
+    subs: Subscriptions,
+    taxonomy: Taxonomy,
+    place: Place,
 ) -> None:
     """A tap on a topic: flip it and redraw the keyboard in place."""
-    sub = await subs.toggle_topic(chat_of(query), callback_data.slug)
+    sub = await subs.toggle_topic(place, callback_data.slug)
     await redraw(query, topics_keyboard(sub.topics, taxonomy))
     await answer(query, cut(_topics(sub, taxonomy), ANSWER_MAX))
 
 
 async def cmd_schedule(
-    message: Message, command: CommandObject, subs: Subscriptions, taxonomy: Taxonomy
+    message: Message,
+    command: CommandObject,
+    subs: Subscriptions,
+    taxonomy: Taxonomy,
+    place: Place,
+    where: str,
 ) -> None:
     """/schedule: preset buttons; `/schedule instant | hourly | daily HH:MM [HH:MM ...]`."""
-    await choose(message, command, subs, taxonomy, "schedule", subs.set_schedule, _schedule)
+    await choose(
+        message, command, subs, taxonomy, "schedule", subs.set_schedule, _schedule, place, where
+    )
 
 
 async def on_schedule(
-    query: CallbackQuery, callback_data: ScheduleCb, subs: Subscriptions
+    query: CallbackQuery, callback_data: ScheduleCb, subs: Subscriptions, place: Place
 ) -> None:
     """A tap on a schedule preset: choose it and move the mark."""
-    sub = await subs.set_schedule(chat_of(query), callback_data.spec)
+    sub = await subs.set_schedule(place, callback_data.spec)
     await redraw(query, schedule_keyboard(sub))
     await answer(query, cut(_schedule(sub), ANSWER_MAX))
 
 
 async def on_menu(
-    query: CallbackQuery, callback_data: MenuCb, subs: Subscriptions, taxonomy: Taxonomy, bot: Bot
+    query: CallbackQuery,
+    callback_data: MenuCb,
+    subs: Subscriptions,
+    taxonomy: Taxonomy,
+    place: Place,
+    where: str,
 ) -> None:
-    """A /settings shortcut: send the /lang, /topics or /schedule keyboard."""
-    sub = await subs.require(chat_of(query))
+    """A /settings shortcut: send the /lang, /topics or /schedule keyboard (into the topic
+    the /settings message is in, if any)."""
+    sub = await subs.require(place)
     text, markup = menu(callback_data.item, sub, taxonomy)
-    await bot.send_message(chat_of(query), text, reply_markup=markup)
+    if isinstance(query.message, Message):
+        await query.message.answer(named(text, where), reply_markup=markup)
     await answer(query)
 
 
