@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
@@ -127,10 +127,17 @@ async def on_my_chat_member(
             await bot.send_message(event.from_user.id, text)
 
 
+async def on_topic_closed(message: Message, places: Places, place: Place | None) -> None:
+    """A forum topic was closed: its subscription stops, settings kept (as after a 403)."""
+    if place is not None and place.thread_id:
+        await places.topic_closed(place)
+
+
 def make_router() -> Router:
     """A fresh router."""
     router = Router(name=__name__)
     router.message.register(cmd_chats, Command("chats"))
     router.callback_query.register(on_chat, ChatsCb.filter())
     router.my_chat_member.register(on_my_chat_member)
+    router.message.register(on_topic_closed, F.forum_topic_closed)
     return router

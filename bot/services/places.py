@@ -101,6 +101,10 @@ class Places:
         """The bot was removed from a group or channel: its places stop, settings kept."""
         await self._repo.mark_blocked(chat_id, self._clock())
 
+    async def topic_closed(self, place: Place) -> None:
+        """A forum topic was closed: its place stops, settings kept; /start there resumes."""
+        await self._repo.mark_blocked(place.chat_id, self._clock(), thread_id=place.thread_id)
+
     async def renamed(self, place: Place, title: str) -> None:
         """Keep the title /chats shows up to date."""
         await self._repo.update(place, self._clock(), title=title[:255])

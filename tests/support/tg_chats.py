@@ -86,9 +86,19 @@ class ChatsMixin:
         chat["is_forum"] = True
         self.topics[(chat_id, thread_id)] = "open"
 
-    def close_topic(self, chat_id: int, thread_id: int) -> None:
-        """An administrator closed the topic: sends to it are refused with TOPIC_CLOSED."""
+    def close_topic(self, chat_id: int, thread_id: int, *, by: int | None = None) -> int | None:
+        """An administrator closed the topic: sends to it are refused with TOPIC_CLOSED.
+
+        With `by`, the bot also gets the service message (forum_topic_closed) in the topic,
+        as when it can read the group's messages; returns its update id.
+        """
         self.topics[(chat_id, thread_id)] = "closed"
+        if by is None:
+            return None
+        chat = self._chats[chat_id]
+        extra = {"forum_topic_closed": {}, **self._topic_fields(chat_id, thread_id)}
+        msg = updates.message(self._new_message_id(), chat, updates.user(by), **extra)
+        return self._push("message", lambda uid: updates.message_update(uid, msg))
 
     def delete_topic(self, chat_id: int, thread_id: int) -> None:
         """The topic was deleted: sends to it get "message thread not found"."""
