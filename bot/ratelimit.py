@@ -62,7 +62,7 @@ class RateLimiter:
         now = self._clock()
         ready = self._paused_until
         if chat_id is not None:
-            ready = max(ready, self._chat_next.get(chat_id, 0.0))
+            ready = max(ready, self._chat_next.get(chat_id, 0.0), self._group_ready(chat_id, now))
         return max(0.0, ready - now)
 
     async def acquire(self, chat_id: int | None = None) -> None:
@@ -129,14 +129,19 @@ class RateLimiter:
         if chat_id in self._chat_busy:
             return None
         now = self._clock()
-        ready = self._chat_next.get(chat_id, 0.0)
-        recent = self._group_sent.get(chat_id)
-        if recent is not None:
-            while recent and recent[0] <= now - GROUP_SPAN:
-                recent.popleft()
-            if len(recent) >= GROUP_PER_MINUTE:  # the 21st waits for the oldest to age out
-                ready = max(ready, recent[len(recent) - GROUP_PER_MINUTE] + GROUP_SPAN)
+        ready = max(self._chat_next.get(chat_id, 0.0), self._group_ready(chat_id, now))
         return max(0.0, ready - now)
+
+    def _group_ready(self, chat_id: int, now: float) -> float:
+        """When a group's 20-a-minute budget lets one more message start."""
+        recent = self._group_sent.get(chat_id)
+        if recent is None:
+            return 0.0
+        while recent and recent[0] <= now - GROUP_SPAN:
+            recent.popleft()
+        if len(recent) < GROUP_PER_MINUTE:
+            return 0.0
+        return recent[len(recent) - GROUP_PER_MINUTE] + GROUP_SPAN  # the oldest ages out
 
     async def _until(self, wait: Callable[[], float | None]) -> None:
         while (delay := wait()) != 0:
