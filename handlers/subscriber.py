@@ -12,8 +12,9 @@ from bot.i18n import locale_of
 from bot.services.digest import Digests
 from bot.services.subscriptions import Place, Subscriptions
 from feeds.topics import Taxonomy
-from handlers.keyboards import UiLangCb, redraw_text, settings_keyboard
+from handlers.keyboards import MenuCb, UiLangCb, redraw_text, settings_keyboard
 from handlers.optional import answer
+from handlers.prompts import menu
 from handlers.texts import brief, help_text, lang_word, named, schedule_text, settings_text
 
 
@@ -101,6 +102,23 @@ async def on_migrate(message: Message, subs: Subscriptions) -> None:
         await subs.migrate(message.chat.id, message.migrate_to_chat_id)
 
 
+async def on_menu(
+    query: CallbackQuery,
+    callback_data: MenuCb,
+    subs: Subscriptions,
+    taxonomy: Taxonomy,
+    place: Place,
+    where: str,
+) -> None:
+    """A /settings shortcut: send the /lang, /topics or /schedule keyboard (into the topic
+    the /settings message is in, if any)."""
+    sub = await subs.require(place)
+    text, markup = menu(callback_data.item, sub, taxonomy)
+    if isinstance(query.message, Message):
+        await query.message.answer(named(text, where), reply_markup=markup)
+    await answer(query)
+
+
 def make_router() -> Router:
     """A fresh router (a router joins one dispatcher only, and tests build several)."""
     router = Router(name=__name__)
@@ -111,4 +129,5 @@ def make_router() -> Router:
     router.message.register(cmd_digest, Command("digest"))
     router.message.register(on_migrate, F.migrate_to_chat_id)
     router.callback_query.register(on_ui_lang, UiLangCb.filter())
+    router.callback_query.register(on_menu, MenuCb.filter())
     return router

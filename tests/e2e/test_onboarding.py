@@ -7,7 +7,18 @@ from collections.abc import Awaitable, Callable
 from tests.e2e.conftest import ADMIN, USER, Chat, Habar
 from tests.support.fake_telegram import FakeTelegram
 
-SUBSCRIBER_COMMANDS = ["start", "lang", "topics", "schedule", "digest", "settings", "stop", "help"]
+SUBSCRIBER_COMMANDS = [
+    "start",
+    "lang",
+    "topics",
+    "sources",
+    "schedule",
+    "digest",
+    "settings",
+    "stop",
+    "chats",
+    "help",
+]
 ADMIN_COMMANDS = ["addfeed", "delfeed", "feeds", "stats"]
 
 

@@ -1,7 +1,13 @@
-"""The group send budget (20 a minute) and the 5-minute memory of who administers a chat."""
+"""The group send budget (20 a minute), the 5-minute memory of who administers a chat, and
+the command throttle for anonymous administrators."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from aiogram.types import Chat, Message, User
+
+from bot.middlewares import Throttle
 from bot.ratelimit import GROUP_PER_MINUTE, RateLimiter
 from bot.services.places import Rights
 
@@ -60,3 +66,21 @@ async def test_an_admins_rights_are_asked_again_after_five_minutes() -> None:
     clock.now += 2
     assert not await rights.is_admin(GROUP, PERSON, lookup)
     assert len(asked) == 2
+
+
+async def test_anonymous_admins_of_two_groups_have_a_budget_each() -> None:
+    clock = Clock()
+    throttle = Throttle(limit=1, window=10.0, clock=clock)
+    passed: list[int] = []
+
+    async def handler(event: Message, data: dict[str, Any]) -> None:
+        passed.append(event.chat.id)
+
+    anonymous = User(id=1087968824, is_bot=True, first_name="Group", username="GroupAnonymousBot")
+    for group in (-1001, -1002):
+        chat = Chat(id=group, type="supergroup", title="g")
+        message = Message(
+            message_id=1, date=0, chat=chat, from_user=anonymous, sender_chat=chat, text="/digest"
+        )
+        await throttle(handler, message, {})  # type: ignore[arg-type]
+    assert passed == [-1001, -1002]
