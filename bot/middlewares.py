@@ -156,17 +156,19 @@ class Throttle(BaseMiddleware):
         return True
 
 
-def place_of(event: TelegramObject, places: Places) -> Place | None:
-    """The place an update is about: its forum topic, its chat, or what /chats chose."""
+async def place_of(event: TelegramObject, places: Places) -> tuple[Place | None, str]:
+    """The place an update is about (its forum topic, its chat, or what /chats chose in a
+    private chat) and, when /chats chose it, its name."""
     message = event.message if isinstance(event, CallbackQuery) else event
     if not isinstance(message, Message):
-        return None
+        return None, ""
     chat = message.chat
     if chat.type == "private":
-        return places.chosen(chat.id) or Place(chat.id)
+        chosen = await places.chosen(chat.id)
+        return chosen if chosen is not None else (Place(chat.id), "")
     if message.is_topic_message and message.message_thread_id:
-        return Place(chat.id, message.message_thread_id)
-    return Place(chat.id)
+        return Place(chat.id, message.message_thread_id), ""
+    return Place(chat.id), ""
 
 
 class PlaceMiddleware(BaseMiddleware):
@@ -178,11 +180,7 @@ class PlaceMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         """Resolve the place, then handle the event."""
-        place = place_of(event, self._places)
+        place, title = await place_of(event, self._places)
         data["place"] = place
-        chat = data.get("event_chat")
-        private = chat is not None and chat.type == "private"
-        chosen = private and place is not None and place != Place(chat.id)
-        title = self._places.title(place) if chosen and place is not None else None
         data["where"] = "📍 " + _("Configuring: {title}").format(title=title) if title else ""
         return await handler(event, data)

@@ -29,6 +29,7 @@ from bot.services.places import Places, Rights
 from bot.services.sources import Sources
 from bot.services.stats import Stats, collect
 from bot.services.subscriptions import Subscriptions
+from bot.storage.chosen import ChosenRepo
 from bot.storage.engine import make_engine
 from bot.storage.feeds import FeedRepo
 from bot.storage.items import ItemRepo
@@ -161,6 +162,6 @@ async def open_resources(
             poller=poller,
             subs=subs,
             digests=digests,
-            places=Places(subscribers, subs, Rights()),
+            places=Places(subscribers, subs, Rights(), ChosenRepo(engine)),
             sources=Sources(feeds, MutedRepo(engine), subscribers),
         )

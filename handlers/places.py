@@ -71,15 +71,16 @@ async def cmd_chats(message: Message, places: Places, bot: Bot) -> None:
             "(a channel is connected as soon as you make me its administrator)."
         )
     )
-    chosen = places.chosen(message.chat.id)
-    await message.answer(text, reply_markup=chats_keyboard(found, chosen))
+    chosen = await places.chosen(message.chat.id)
+    place = chosen[0] if chosen is not None else None
+    await message.answer(text, reply_markup=chats_keyboard(found, place))
 
 
 async def on_chat(query: CallbackQuery, callback_data: ChatsCb, places: Places, bot: Bot) -> None:
     """A place chosen: commands in this private chat apply to it until "This chat"."""
     me = query.from_user.id
     if callback_data.c == 0:
-        places.choose(me, None)
+        await places.choose(me, None)
         await answer(query, _("Commands here apply to this chat again."), alert=True)
         return
 

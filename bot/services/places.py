@@ -13,6 +13,7 @@ from datetime import datetime
 
 from bot.services.ingest import utcnow
 from bot.services.subscriptions import Subscriptions
+from bot.storage.chosen import ChosenRepo
 from bot.storage.subscribers import Place, Subscriber, SubscriberRepo
 
 __all__ = ["ADMIN_STATUSES", "Place", "Places", "Rights", "Subscriber"]
@@ -55,30 +56,28 @@ class Places:
         repo: SubscriberRepo,
         subs: Subscriptions,
         rights: Rights,
+        chosen: ChosenRepo,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._repo = repo
         self._subs = subs
         self.rights = rights
+        self._chosen = chosen
         self._clock = clock
-        self._chosen: dict[int, Place] = {}  # private chat -> the place it configures
-        self._titles: dict[Place, str] = {}  # chosen places -> what replies call them
 
-    def chosen(self, private_chat_id: int) -> Place | None:
-        """The place this private chat configures (None: the chat itself)."""
-        return self._chosen.get(private_chat_id)
+    async def chosen(self, private_chat_id: int) -> tuple[Place, str] | None:
+        """The place this private chat configures and its name (None: the chat itself)."""
+        found = await self._chosen.get(private_chat_id)
+        if found is None:
+            return None
+        place, title = found
+        name = title or str(place.chat_id)
+        return place, f"{name} #{place.thread_id}" if place.thread_id else name
 
-    def title(self, place: Place) -> str | None:
-        """The name of a place chosen with /chats; None for a chat configuring itself."""
-        return self._titles.get(place)
-
-    def choose(self, private_chat_id: int, sub: Subscriber | None) -> None:
+    async def choose(self, private_chat_id: int, sub: Subscriber | None) -> None:
         """Configure this place from the private chat from now on; None goes back to it."""
-        if sub is None or sub.place == Place(private_chat_id):
-            self._chosen.pop(private_chat_id, None)
-            return
-        self._chosen[private_chat_id] = sub.place
-        self._titles[sub.place] = sub.title or str(sub.chat_id)
+        back = sub is None or sub.place == Place(private_chat_id)
+        await self._chosen.set(private_chat_id, None if back or sub is None else sub.place)
 
     async def pick(self, user_id: int, place: Place, lookup: Lookup) -> Subscriber | None:
         """Configure `place` from the user's private chat, if the bot serves it and the user
@@ -86,7 +85,7 @@ class Places:
         sub = await self._repo.get(place)
         if sub is None or not await self.rights.is_admin(place.chat_id, user_id, lookup):
             return None
-        self.choose(user_id, sub)
+        await self.choose(user_id, sub)
         return sub
 
     async def administered(self, user_id: int, lookup: Lookup) -> list[Subscriber]:

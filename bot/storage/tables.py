@@ -161,3 +161,19 @@ muted_sources = Table(
         onupdate="CASCADE",
     ),
 )
+
+# The place a private chat configures after /chats (until "This chat" is chosen again).
+chosen_places = Table(
+    "chosen_places",
+    metadata,
+    Column("private_chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("thread_id", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["chat_id", "thread_id"],
+        ["subscribers.chat_id", "subscribers.thread_id"],
+        name="fk_chosen_places_place_subscribers",
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)

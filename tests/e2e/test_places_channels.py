@@ -3,6 +3,8 @@ through /chats; a chat that removes the bot stops, and resumes when it is added 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from bot.services.places import Place
 from tests.e2e.conftest import Chat, Habar
 from tests.e2e.news import entry, links
@@ -133,3 +135,19 @@ async def test_removed_then_added_back_resumes_with_the_same_settings(
     for chat_id in (GROUP, CHANNEL):
         assert (await subs.get(Place(chat_id))).status == "active"
     assert (await subs.get(Place(GROUP))).langs == frozenset({"ru"})
+
+
+async def test_the_place_chosen_in_chats_is_still_chosen_after_a_restart(
+    start_habar: Callable[..., Awaitable[Habar]], fake_tg: FakeTelegram
+) -> None:
+    habar = await start_habar()
+    editor = Chat(fake_tg, EDITOR, language_code="en")
+    await editor.ask("/help")
+    await connect(habar, fake_tg)
+    await choose_channel(editor)
+    await habar.stop()
+
+    again = await start_habar()
+    reply = await editor.ask("/lang kk")
+    assert reply.text.startswith("📍 Configuring: Union\n")
+    assert (await again.app.res.subs.get(Place(CHANNEL))).langs == frozenset({"kk"})

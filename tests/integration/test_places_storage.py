@@ -8,6 +8,7 @@ from alembic import command
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.storage.chosen import ChosenRepo
 from bot.storage.engine import make_engine
 from bot.storage.feeds import FeedRepo
 from bot.storage.migrate import alembic_config, upgrade_to_head
@@ -129,3 +130,14 @@ async def test_mutes_go_with_a_deleted_feed_and_follow_a_migrated_group(
     async with engine.connect() as conn:
         kinds = (await conn.execute(select(text("kind")).select_from(text("subscribers")))).all()
     assert [k[0] for k in kinds] == ["supergroup"]
+
+
+async def test_a_chosen_place_goes_when_its_subscription_does(engine: AsyncEngine) -> None:
+    repo, chosen = SubscriberRepo(engine), ChosenRepo(engine)
+    await repo.create(sub(Place(-4001), kind="group"), NOW)
+    await chosen.set(77, Place(-4001))
+    assert await chosen.get(77) == (Place(-4001), "")
+    await repo.migrate(-4001, -1004001, NOW)
+    assert await chosen.get(77) == (Place(-1004001), "")
+    await chosen.set(77, None)
+    assert await chosen.get(77) is None

@@ -62,8 +62,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("chat_id", "thread_id", "feed_id", name=op.f("pk_muted_sources")),
     )
 
+    op.create_table(
+        "chosen_places",
+        sa.Column("private_chat_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("thread_id", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["chat_id", "thread_id"],
+            ["subscribers.chat_id", "subscribers.thread_id"],
+            name="fk_chosen_places_place_subscribers",
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("private_chat_id", name=op.f("pk_chosen_places")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("chosen_places")
     op.drop_table("muted_sources")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_column("thread_id")
