@@ -113,6 +113,8 @@ async def on_my_chat_member(
     await places.connected(chat.id)
     if chat.type != "channel" or status != "administrator":
         return
+    if getattr(event.new_chat_member, "can_post_messages", None) is False:
+        return  # an administrator that may not post cannot deliver digests
     code = locale_of(event.from_user.language_code)
     place = Place(chat.id)
     _sub, new = await subs.start(

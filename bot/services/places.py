@@ -104,10 +104,6 @@ class Places:
         """A forum topic was closed: its place stops, settings kept; /start there resumes."""
         await self._repo.mark_blocked(place.chat_id, self._clock(), thread_id=place.thread_id)
 
-    async def renamed(self, place: Place, title: str) -> None:
-        """Keep the title /chats shows up to date."""
-        await self._repo.update(place, self._clock(), title=title[:255])
-
     async def connected(self, chat_id: int) -> list[Subscriber]:
         """The bot was added back to a chat: its places the removal stopped start again,
         settings as they were (as /start after /stop)."""

@@ -23,7 +23,7 @@ __all__ = ["Place", "Subscriber", "SubscriberRepo", "as_place", "at"]
 ALL = "*"
 # What a settings change may write: never the cursor, which only planning moves, forward.
 _SETTINGS = frozenset(
-    {"ui_lang", "langs", "topics", "schedule", "times", "status", "next_digest_at", "title"}
+    {"ui_lang", "langs", "topics", "schedule", "times", "status", "next_digest_at"}
 )
 
 
