@@ -9,7 +9,7 @@ from bot.services.places import Place
 from tests.e2e.conftest import Chat, Habar
 from tests.e2e.news import entry, links
 from tests.e2e.places import REFUSAL_EN, Member
-from tests.support.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import ApiError, FakeTelegram
 from tests.support.feed_server import FeedServer, rss
 
 CHANNEL = -1005555555555
@@ -151,3 +151,29 @@ async def test_the_place_chosen_in_chats_is_still_chosen_after_a_restart(
     reply = await editor.ask("/lang kk")
     assert reply.text.startswith("📍 Configuring: Union\n")
     assert (await again.app.res.subs.get(Place(CHANNEL))).langs == frozenset({"kk"})
+
+
+async def test_a_group_that_answers_403_stops_and_resumes_when_the_bot_is_back(
+    habar: Habar, fake_tg: FakeTelegram, feed_server: FeedServer
+) -> None:
+    await habar.app.res.feed_admin.add(feed_server.add("/news.xml", rss(NEWS[:1])))
+    fake_tg.set_member(GROUP, EDITOR, "creator")
+    owner = Member(fake_tg, GROUP, EDITOR)
+    await owner.ask("/start")
+    await owner.ask("/schedule instant")
+    # Removed while Habar was not looking (no my_chat_member reached it): sends get 403.
+    fake_tg.faults.chats[GROUP] = ApiError(
+        403, "Forbidden: bot was kicked from the supergroup chat"
+    )
+    feed_server.add("/news.xml", rss(NEWS))
+    await habar.poll()
+
+    await fake_tg.wait_until(lambda: fake_tg.stats.forbidden == 1)
+    await habar.app.sender.drain()
+    sub = await habar.app.res.subs.get(Place(GROUP))
+    assert sub.status == "blocked" and sub.schedule == "instant"
+
+    await habar.handled(
+        lambda: fake_tg.my_chat_member(GROUP, "supergroup", "member", by=EDITOR), 1
+    )
+    assert (await habar.app.res.subs.get(Place(GROUP))).status == "active"
