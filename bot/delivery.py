@@ -211,12 +211,8 @@ class Sender:
             self._stopping = True
             self._wake.set()
             return False
-        if message.thread_id and topic_gone(exc):
-            log.info("topic %s of chat %s is gone (%s): inactive", message.thread_id, chat_id, exc)
-            await self._subs.mark_blocked(chat_id, _now(), thread_id=message.thread_id)
-            return False  # read again: the chat's other places go on, this topic's rows are gone
-        if gone(exc):
-            return await self._gone(chat_id, str(exc))
+        if (topic := message.thread_id if topic_gone(exc) else None) or gone(exc):
+            return await self._gone(chat_id, str(exc), topic)
         if isinstance(exc, TelegramBadRequest | TelegramEntityTooLarge):
             log.error("Telegram refused message %s: %s", message.id, exc.message)
             await self._outbox.mark_failed(message.id, exc.message)
@@ -256,9 +252,9 @@ class Sender:
             )
         return False
 
-    async def _gone(self, chat_id: int, why: str) -> bool:
-        log.info("chat %s is gone (%s): marked inactive", chat_id, why)
-        await self._subs.mark_blocked(chat_id, _now())
+    async def _gone(self, chat_id: int, why: str, thread_id: int | None = None) -> bool:
+        log.info("chat %s (topic %s) is gone (%s): marked inactive", chat_id, thread_id, why)
+        await self._subs.mark_blocked(chat_id, _now(), thread_id=thread_id)
         return False
 
     async def drain(self, grace: float = 10.0) -> None:
