@@ -29,7 +29,7 @@ from bot.coordination import CoordinationError, UpdatesTurn, open_coordination
 from bot.delivery import Sender, TelegramLimits
 from bot.i18n import make_i18n
 from bot.menus import CommandMenus
-from bot.middlewares import InFlight, LocaleMiddleware, Throttle, log_chat
+from bot.middlewares import InFlight, LocaleMiddleware, PlaceMiddleware, Throttle, log_chat
 from bot.resources import GRACE_SECONDS, Resources, make_executor, open_resources
 from bot.scheduler import Clock
 from bot.services.stats import Stats
@@ -151,12 +151,16 @@ class HabarApp:
             stats=self.stats,
             taxonomy=res.taxonomy,
             settings_tz=self.settings.default_timezone,
+            places=res.places,
+            sources=res.sources,
         )
         dp.update.outer_middleware(self.inflight)
         dp.update.outer_middleware(log_chat)
         dp.update.outer_middleware(self.menus)
         LocaleMiddleware(self.i18n, res.subs).setup(dp)
         dp.message.outer_middleware(Throttle())  # after the locale: its reply is translated
+        dp.message.outer_middleware(PlaceMiddleware(res.places))  # after the locale too
+        dp.callback_query.outer_middleware(PlaceMiddleware(res.places))
         dp.include_routers(*get_routers(admin_ids=self.settings.admin_ids))
         dp.startup.register(self._on_startup)
         dp.shutdown.register(self._on_shutdown)

@@ -31,6 +31,7 @@ from bot.telegram_limits import (
     gone,
     may_have_arrived,
     reason,
+    topic_gone,
 )
 
 __all__ = ["PER_CHAT_INTERVAL", "RateLimiter", "Sender", "TelegramLimits"]
@@ -175,6 +176,7 @@ class Sender:
                 await self._bot.send_message(
                     chat_id,
                     message.text,
+                    message_thread_id=message.thread_id or None,
                     parse_mode="HTML",
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                     request_timeout=self.send_timeout,
@@ -216,8 +218,8 @@ class Sender:
             self._stopping = True
             self._wake.set()
             return False
-        if gone(exc):
-            return await self._gone(chat_id, str(exc))
+        if (topic := message.thread_id if topic_gone(exc) else None) or gone(exc):
+            return await self._gone(chat_id, str(exc), topic)
         if isinstance(exc, TelegramBadRequest | TelegramEntityTooLarge):
             log.error("Telegram refused message %s: %s", message.id, exc.message)
             await self._outbox.mark_failed(message.id, exc.message)
@@ -257,9 +259,9 @@ class Sender:
             )
         return False
 
-    async def _gone(self, chat_id: int, why: str) -> bool:
-        log.info("chat %s is gone (%s): marked inactive", chat_id, why)
-        await self._subs.mark_blocked(chat_id, _now())
+    async def _gone(self, chat_id: int, why: str, thread_id: int | None = None) -> bool:
+        log.info("chat %s (topic %s) is gone (%s): marked inactive", chat_id, thread_id, why)
+        await self._subs.mark_blocked(chat_id, _now(), thread_id=thread_id)
         return False
 
     async def drain(self, grace: float = 10.0) -> None:

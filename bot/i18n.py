@@ -39,10 +39,12 @@ SUBSCRIBER_COMMANDS: tuple[tuple[str, str], ...] = (
     ("lang", N_("Languages of the news")),
     ("topics", N_("Topics")),
     ("keywords", N_("Keyword alerts")),
+    ("sources", N_("Feeds to receive or mute")),
     ("schedule", N_("Digest schedule")),
     ("digest", N_("Send the news now")),
     ("settings", N_("Your settings")),
     ("stop", N_("Pause deliveries")),
+    ("chats", N_("Configure a group or channel you administer")),
     ("help", N_("List of commands")),
 )
 ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (

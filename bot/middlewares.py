@@ -10,12 +10,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import locale_of
 from bot.logs import CHAT_ID
+from bot.services.places import Place, Places
 from bot.services.subscriptions import Subscriptions
 
 log = logging.getLogger(__name__)
@@ -121,9 +122,13 @@ class Throttle(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         """Pass the command on, or answer once that it came too fast, or drop it."""
-        if not isinstance(event, Message) or event.from_user is None:
+        if not isinstance(event, Message) or (
+            event.from_user is None and event.sender_chat is None
+        ):
             return await handler(event, data)
-        user = event.from_user.id
+        # An anonymous admin writes as the group (from_user is GroupAnonymousBot, shared by
+        # every such admin everywhere): count the group instead.
+        user = event.sender_chat.id if event.sender_chat is not None else event.from_user.id
         if not (event.text or "").startswith("/") or self.admit(user):
             return await handler(event, data)
         if user not in self._told:
@@ -160,3 +165,33 @@ async def log_chat(handler: Handler, event: TelegramObject, data: dict[str, Any]
         return await handler(event, data)
     finally:
         CHAT_ID.reset(token)
+
+
+async def place_of(event: TelegramObject, places: Places) -> tuple[Place | None, str]:
+    """The place an update is about (its forum topic, its chat, or what /chats chose in a
+    private chat) and, when /chats chose it, its name."""
+    message = event.message if isinstance(event, CallbackQuery) else event
+    if not isinstance(message, Message):
+        return None, ""
+    chat = message.chat
+    if chat.type == "private":
+        chosen = await places.chosen(chat.id)
+        return chosen if chosen is not None else (Place(chat.id), "")
+    if message.is_topic_message and message.message_thread_id:
+        return Place(chat.id, message.message_thread_id), ""
+    return Place(chat.id), ""
+
+
+class PlaceMiddleware(BaseMiddleware):
+    """Outer message and callback middleware: puts `place` (and `where`, the words naming a
+    place chosen with /chats, or "") in the handler data."""
+
+    def __init__(self, places: Places) -> None:
+        self._places = places
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        """Resolve the place, then handle the event."""
+        place, title = await place_of(event, self._places)
+        data["place"] = place
+        data["where"] = "📍 " + _("Configuring: {title}").format(title=title) if title else ""
+        return await handler(event, data)

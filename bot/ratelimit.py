@@ -9,6 +9,10 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 PER_CHAT_INTERVAL = 1.0  # Telegram allows about one message a second to one chat
+# ... and 20 a minute to one group, supergroup or channel (negative chat ids): Bot API FAQ,
+# https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+GROUP_PER_MINUTE = 20
+GROUP_SPAN = 60.0
 
 
 class RateLimiter:
@@ -36,6 +40,7 @@ class RateLimiter:
         self._in_flight = 0
         self._chat_busy: set[int] = set()
         self._chat_next: dict[int, float] = {}
+        self._group_sent: dict[int, deque[float]] = {}  # group -> when its recent sends ended
         self._turn = asyncio.Lock()
         self._settled = asyncio.Event()
 
@@ -57,7 +62,7 @@ class RateLimiter:
         now = self._clock()
         ready = self._paused_until
         if chat_id is not None:
-            ready = max(ready, self._chat_next.get(chat_id, 0.0))
+            ready = max(ready, self._chat_next.get(chat_id, 0.0), self._group_ready(chat_id, now))
         return max(0.0, ready - now)
 
     async def acquire(self, chat_id: int | None = None) -> None:
@@ -80,6 +85,8 @@ class RateLimiter:
             self._chat_busy.discard(chat_id)
             # max: a retry_after for this chat, set while its send was answered, still holds
             self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), now + self._per_chat)
+            if chat_id < 0:
+                self._group_sent.setdefault(chat_id, deque()).append(now)
         self._settled.set()
         self._settled = asyncio.Event()
 
@@ -100,6 +107,9 @@ class RateLimiter:
             self._chat_busy.add(chat_id)
             if len(self._chat_next) > 50_000:
                 self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+            if len(self._group_sent) > 50_000:
+                horizon = now - GROUP_SPAN
+                self._group_sent = {c: q for c, q in self._group_sent.items() if q[-1] > horizon}
 
     def _global_wait(self) -> float | None:
         """Seconds until a send may start; None while only an answer can free a place."""
@@ -118,7 +128,20 @@ class RateLimiter:
     def _chat_wait(self, chat_id: int) -> float | None:
         if chat_id in self._chat_busy:
             return None
-        return max(0.0, self._chat_next.get(chat_id, 0.0) - self._clock())
+        now = self._clock()
+        ready = max(self._chat_next.get(chat_id, 0.0), self._group_ready(chat_id, now))
+        return max(0.0, ready - now)
+
+    def _group_ready(self, chat_id: int, now: float) -> float:
+        """When a group's 20-a-minute budget lets one more message start."""
+        recent = self._group_sent.get(chat_id)
+        if recent is None:
+            return 0.0
+        while recent and recent[0] <= now - GROUP_SPAN:
+            recent.popleft()
+        if len(recent) < GROUP_PER_MINUTE:
+            return 0.0
+        return recent[len(recent) - GROUP_PER_MINUTE] + GROUP_SPAN  # the oldest ages out
 
     async def _until(self, wait: Callable[[], float | None]) -> None:
         while (delay := wait()) != 0:

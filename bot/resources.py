@@ -26,15 +26,19 @@ from bot.poller import Poller
 from bot.services.digest import Digests
 from bot.services.feed_admin import FeedAdmin
 from bot.services.ingest import Ingest, PollOutcome
+from bot.services.places import Places, Rights
 from bot.services.retention import Retention
+from bot.services.sources import Sources
 from bot.services.stats import Stats, collect
 from bot.services.subscriptions import Subscriptions
+from bot.storage.chosen import ChosenRepo
 from bot.storage.engine import make_engine
 from bot.storage.feeds import FeedRepo
 from bot.storage.items import ItemRepo
 from bot.storage.migrate import upgrade_to_head
 from bot.storage.outbox import OutboxRepo
 from bot.storage.retention import RetentionRepo
+from bot.storage.sources import MutedRepo
 from bot.storage.subscribers import SubscriberRepo
 from feeds.fetch import Fetcher, FetchLimits, make_session
 from feeds.topics import Taxonomy
@@ -62,6 +66,8 @@ class Resources:
     subs: Subscriptions
     digests: Digests
     retention: Retention
+    places: Places
+    sources: Sources
     metrics: Metrics = field(default_factory=Metrics)
 
     async def stats(self) -> Stats:
@@ -172,4 +178,6 @@ async def open_resources(
             digests=digests,
             retention=retention,
             metrics=metrics,
+            places=Places(subscribers, subs, Rights(), ChosenRepo(engine)),
+            sources=Sources(feeds, MutedRepo(engine), subscribers),
         )

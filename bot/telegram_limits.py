@@ -39,6 +39,9 @@ GONE = (
     "need administrator rights",
     "group chat was deactivated",
 )
+# Telegram's descriptions for a forum topic that was closed or deleted: the chat is fine,
+# only that topic's subscription stops.
+TOPIC_GONE = ("topic_closed", "topic_deleted", "message thread not found", "topic_id_invalid")
 TOKEN_REJECTED = "BOT_TOKEN was rejected by Telegram (401 Unauthorized): stopping"
 TRANSIENT = (TelegramRetryAfter, TelegramServerError, TelegramNetworkError, TimeoutError)
 
@@ -128,6 +131,13 @@ def gone(exc: Exception) -> bool:
     if isinstance(exc, TelegramForbiddenError):
         return True
     return isinstance(exc, TelegramBadRequest) and any(t in exc.message.lower() for t in GONE)
+
+
+def topic_gone(exc: Exception) -> bool:
+    """Whether Telegram said the forum topic a message was sent to is closed or deleted."""
+    return isinstance(exc, TelegramBadRequest) and any(
+        t in exc.message.lower() for t in TOPIC_GONE
+    )
 
 
 def may_have_arrived(exc: Exception) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, errors, opml, preferences, subscriber
+from handlers import admin, errors, filters, opml, places, preferences, sources, subscriber
 
 
 def get_routers(*, admin_ids: frozenset[int]) -> list[Router]:
@@ -13,6 +13,9 @@ def get_routers(*, admin_ids: frozenset[int]) -> list[Router]:
         errors.make_router(),
         opml.make_router(admin_ids),
         *admin.make_routers(admin_ids),
+        filters.make_refusal_router(admin_ids),
+        places.make_router(),
         subscriber.make_router(),
         preferences.make_router(),
+        sources.make_router(),
     ]

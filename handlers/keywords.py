@@ -6,9 +6,9 @@ from aiogram.filters import CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.services.subscriptions import Subscriber, Subscriptions
+from bot.services.subscriptions import Place, Subscriber, Subscriptions
 from feeds.keywords import MAX_CHARS, MAX_TERMS
-from handlers.texts import NO_PREVIEW, pack
+from handlers.texts import NO_PREVIEW, named, pack
 
 
 def usage() -> str:
@@ -42,11 +42,15 @@ def listing(sub: Subscriber) -> list[str]:
     return [*blocks, usage()]
 
 
-async def cmd_keywords(message: Message, command: CommandObject, subs: Subscriptions) -> None:
+async def cmd_keywords(
+    message: Message, command: CommandObject, subs: Subscriptions, place: Place, where: str
+) -> None:
     """/keywords lists; `/keywords add …`, `remove …` and `clear` change, then list."""
     if command.args and command.args.strip():
-        sub = await subs.change_keywords(message.chat.id, command.args)
+        sub = await subs.change_keywords(place, command.args)
     else:
-        sub = await subs.require(message.chat.id)
-    for part in pack(listing(sub)):
+        sub = await subs.require(place)
+    for part in pack(
+        [named(block, where) if not n else block for n, block in enumerate(listing(sub))]
+    ):
         await message.answer(part, link_preview_options=NO_PREVIEW)

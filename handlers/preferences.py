@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from aiogram import Bot, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import gettext as _
+from aiogram.types import CallbackQuery, Message
 
-from bot.services.subscriptions import Subscriber, Subscriptions
+from bot.services.subscriptions import Place, Subscriber, Subscriptions
 from feeds.topics import Taxonomy
 from handlers.keyboards import (
     LangCb,
-    MenuCb,
     ScheduleCb,
     TopicCb,
-    chat_of,
     lang_keyboard,
     redraw,
     schedule_keyboard,
@@ -24,29 +21,8 @@ from handlers.keyboards import (
 )
 from handlers.keywords import cmd_keywords
 from handlers.optional import answer
-from handlers.texts import ANSWER_MAX, cut, langs_text, schedule_text, topics_text
-
-
-def menu(item: str, sub: Subscriber, taxonomy: Taxonomy) -> tuple[str, InlineKeyboardMarkup]:
-    """The prompt and keyboard of /lang, /topics or /schedule without arguments."""
-    if item == "lang":
-        return _("Choose the languages of the news:"), lang_keyboard(sub.langs)
-    if item == "topics":
-        return _("Choose topics:"), topics_keyboard(sub.topics, taxonomy)
-    return _("When should digests come?"), schedule_keyboard(sub)
-
-
-def _langs(sub: Subscriber) -> str:
-    return _("Languages: {langs}").format(langs=langs_text(sub.langs))
-
-
-def _topics(sub: Subscriber, taxonomy: Taxonomy) -> str:
-    return _("Topics: {topics}").format(topics=topics_text(sub.topics, taxonomy))
-
-
-def _schedule(sub: Subscriber) -> str:
-    text = schedule_text(sub.schedule, sub.times, sub.timezone)
-    return _("Schedule: {schedule}").format(schedule=text)
+from handlers.prompts import langs_line, menu, schedule_line, topics_line
+from handlers.texts import ANSWER_MAX, cut, named
 
 
 async def choose(
@@ -55,75 +31,101 @@ async def choose(
     subs: Subscriptions,
     taxonomy: Taxonomy,
     item: str,
-    apply: Callable[[int, str], Awaitable[Subscriber]],
+    apply: Callable[[Place, str], Awaitable[Subscriber]],
     describe: Callable[[Subscriber], str],
+    place: Place,
+    where: str,
 ) -> None:
     """No arguments: show the item's keyboard; with arguments: apply them and confirm."""
     if not command.args:
-        sub = await subs.require(message.chat.id)
+        sub = await subs.require(place)
         text, markup = menu(item, sub, taxonomy)
-        await message.answer(text, reply_markup=markup)
+        await message.answer(named(text, where), reply_markup=markup)
         return
-    sub = await apply(message.chat.id, command.args)
-    await message.answer(describe(sub))
+    sub = await apply(place, command.args)
+    await message.answer(named(describe(sub), where))
 
 
 async def cmd_lang(
-    message: Message, command: CommandObject, subs: Subscriptions, taxonomy: Taxonomy
+    message: Message,
+    command: CommandObject,
+    subs: Subscriptions,
+    taxonomy: Taxonomy,
+    place: Place,
+    where: str,
 ) -> None:
     """/lang: a keyboard of languages; `/lang kk ru` (or `all`) chooses at once."""
-    await choose(message, command, subs, taxonomy, "lang", subs.set_languages, _langs)
+    await choose(
+        message, command, subs, taxonomy, "lang", subs.set_languages, langs_line, place, where
+    )
 
 
-async def on_lang(query: CallbackQuery, callback_data: LangCb, subs: Subscriptions) -> None:
+async def on_lang(
+    query: CallbackQuery, callback_data: LangCb, subs: Subscriptions, place: Place
+) -> None:
     """A tap on a language: flip it and redraw the keyboard in place."""
-    sub = await subs.toggle_language(chat_of(query), callback_data.code)
+    sub = await subs.toggle_language(place, callback_data.code)
     await redraw(query, lang_keyboard(sub.langs))
-    await answer(query, cut(_langs(sub), ANSWER_MAX))
+    await answer(query, cut(langs_line(sub), ANSWER_MAX))
 
 
 async def cmd_topics(
-    message: Message, command: CommandObject, subs: Subscriptions, taxonomy: Taxonomy
+    message: Message,
+    command: CommandObject,
+    subs: Subscriptions,
+    taxonomy: Taxonomy,
+    place: Place,
+    where: str,
 ) -> None:
     """/topics: a keyboard of topics; `/topics politics economy` (or `all`) chooses at once."""
+    describe = lambda s: topics_line(s, taxonomy)  # noqa: E731
     await choose(
-        message, command, subs, taxonomy, "topics", subs.set_topics, lambda s: _topics(s, taxonomy)
+        message, command, subs, taxonomy, "topics", subs.set_topics, describe, place, where
     )
 
 
 async def on_topic(
-    query: CallbackQuery, callback_data: TopicCb, subs: Subscriptions, taxonomy: Taxonomy
+    query: CallbackQuery,
+    callback_data: TopicCb,
+    subs: Subscriptions,
+    taxonomy: Taxonomy,
+    place: Place,
 ) -> None:
     """A tap on a topic: flip it and redraw the keyboard in place."""
-    sub = await subs.toggle_topic(chat_of(query), callback_data.slug)
+    sub = await subs.toggle_topic(place, callback_data.slug)
     await redraw(query, topics_keyboard(sub.topics, taxonomy))
-    await answer(query, cut(_topics(sub, taxonomy), ANSWER_MAX))
+    await answer(query, cut(topics_line(sub, taxonomy), ANSWER_MAX))
 
 
 async def cmd_schedule(
-    message: Message, command: CommandObject, subs: Subscriptions, taxonomy: Taxonomy
+    message: Message,
+    command: CommandObject,
+    subs: Subscriptions,
+    taxonomy: Taxonomy,
+    place: Place,
+    where: str,
 ) -> None:
     """/schedule: preset buttons; `/schedule instant | hourly | daily HH:MM [HH:MM ...]`."""
-    await choose(message, command, subs, taxonomy, "schedule", subs.set_schedule, _schedule)
+    await choose(
+        message,
+        command,
+        subs,
+        taxonomy,
+        "schedule",
+        subs.set_schedule,
+        schedule_line,
+        place,
+        where,
+    )
 
 
 async def on_schedule(
-    query: CallbackQuery, callback_data: ScheduleCb, subs: Subscriptions
+    query: CallbackQuery, callback_data: ScheduleCb, subs: Subscriptions, place: Place
 ) -> None:
     """A tap on a schedule preset: choose it and move the mark."""
-    sub = await subs.set_schedule(chat_of(query), callback_data.spec)
+    sub = await subs.set_schedule(place, callback_data.spec)
     await redraw(query, schedule_keyboard(sub))
-    await answer(query, cut(_schedule(sub), ANSWER_MAX))
-
-
-async def on_menu(
-    query: CallbackQuery, callback_data: MenuCb, subs: Subscriptions, taxonomy: Taxonomy, bot: Bot
-) -> None:
-    """A /settings shortcut: send the /lang, /topics or /schedule keyboard."""
-    sub = await subs.require(chat_of(query))
-    text, markup = menu(callback_data.item, sub, taxonomy)
-    await bot.send_message(chat_of(query), text, reply_markup=markup)
-    await answer(query)
+    await answer(query, cut(schedule_line(sub), ANSWER_MAX))
 
 
 def make_router() -> Router:
@@ -136,5 +138,4 @@ def make_router() -> Router:
     router.callback_query.register(on_lang, LangCb.filter())
     router.callback_query.register(on_topic, TopicCb.filter())
     router.callback_query.register(on_schedule, ScheduleCb.filter())
-    router.callback_query.register(on_menu, MenuCb.filter())
     return router

@@ -173,3 +173,8 @@ def pack(blocks: Iterable[str], limit: int = MAX_MESSAGE_UNITS) -> list[str]:
     if current:
         parts.append(current)
     return parts
+
+
+def named(text: str, where: str) -> str:
+    """A reply, headed by the place it is about when that is not the chat itself."""
+    return f"{where}\n{text}" if where else text

@@ -14,12 +14,12 @@ from bot.services.render import DigestItem, DigestText, render_digest
 from bot.services.schedule import next_run
 from bot.storage.items import ItemRow
 from bot.storage.outbox import OutboxRepo, Plan, Snapshot
-from bot.storage.subscribers import SubscriberRepo
+from bot.storage.subscribers import Place, SubscriberRepo
 
 log = logging.getLogger(__name__)
 
-# Below every chat id: groups and channels have negative ids, and they are paged too.
-BEFORE_ALL_CHATS = -(2**63)
+# Before every place: groups and channels have negative ids, and they are paged too.
+BEFORE_ALL_CHATS = Place(-(2**63), -1)
 
 
 class Localizer(Protocol):
@@ -137,14 +137,14 @@ class Digests:
 
         return plan
 
-    async def plan(self, chat_id: int, *, reschedule: bool = False) -> int | None:
-        """Queue the next digest (at most MAX_DIGEST_ITEMS items) for one chat now.
+    async def plan(self, place: Place | int, *, reschedule: bool = False) -> int | None:
+        """Queue the next digest (at most MAX_DIGEST_ITEMS items) for one place now.
 
-        Returns how many items it holds, or None when the chat is not subscribed.
+        Returns how many items it holds, or None when the place is not subscribed.
         """
         now = self._clock()
         planner = self._planner(now, reschedule)
-        count = await self._outbox.plan_snapshot(chat_id, planner, now, limit=self._max_items)
+        count = await self._outbox.plan_snapshot(place, planner, now, limit=self._max_items)
         if count:
             self.on_queued()
         return count
@@ -153,7 +153,7 @@ class Digests:
         """Plan the scheduled digests whose time has come; returns how many were planned."""
         planned = 0
         for sub in await self._subs.due(self._clock()):
-            if await self.plan(sub.chat_id, reschedule=True) is not None:
+            if await self.plan(sub.place, reschedule=True) is not None:
                 planned += 1
         return planned
 
@@ -161,11 +161,11 @@ class Digests:
         """After a poll brought items: plan for every instant subscriber who is behind."""
         upto = await self._outbox.max_item_id()
         planned, after = 0, BEFORE_ALL_CHATS
-        while chats := await self._subs.instant_behind(upto, after, 500):
-            for chat_id in chats:
-                if await self.plan(chat_id):
+        while places := await self._subs.instant_behind(upto, after, 500):
+            for place in places:
+                if await self.plan(place):
                     planned += 1
-            after = chats[-1]
+            after = places[-1]
         return planned
 
     async def preview(

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.storage.alerts import Marks, alert_clause, prefetch, read_into
 from bot.storage.engine import writing
 from bot.storage.items import ItemRow, to_row
-from bot.storage.subscribers import Subscriber, forward, unchanged
-from bot.storage.tables import item_topics, items, outbox, subscribers
+from bot.storage.subscribers import Place, Subscriber, at, forward, unchanged
+from bot.storage.tables import item_topics, items, muted_sources, outbox, subscribers
 from feeds.keywords import ItemIndex
 
 
@@ -46,6 +46,7 @@ class Pending:
     chat_id: int
     text: str
     attempts: int
+    thread_id: int = 0
 
 
 Planner = Callable[[Subscriber, list[ItemRow]], Plan]
@@ -55,10 +56,21 @@ PLAN_ATTEMPTS = 3
 
 
 def pending_items_query(
-    cursor: int, upto: int, langs: frozenset[str] | None, topics: frozenset[str] | None
+    cursor: int,
+    upto: int,
+    langs: frozenset[str] | None,
+    topics: frozenset[str] | None,
+    place: Place | None = None,
 ) -> Select[Any]:
-    """Pushable items after the cursor that match the languages and topics, oldest first."""
+    """Pushable items after the cursor that match the languages and topics, oldest first,
+    none of them from a source the place muted."""
     query = select(items).where(items.c.id > cursor, items.c.id <= upto, items.c.pushable)
+    if place is not None:
+        muted = select(muted_sources.c.feed_id).where(
+            muted_sources.c.chat_id == place.chat_id,
+            muted_sources.c.thread_id == place.thread_id,
+        )
+        query = query.where(items.c.feed_id.is_(None) | items.c.feed_id.not_in(muted))
     if langs is not None:
         query = query.where(items.c.lang.in_(sorted(langs)))
     if topics is not None:
@@ -95,13 +107,14 @@ async def _take(
     topics: frozenset[str] | None,
     limit: int | None,
     where: ColumnElement[bool] | None = None,
+    place: Place | None = None,
 ) -> tuple[list[ItemRow], int, int]:
     """The first `limit` pending items, the cursor after them, and how many more matched.
 
     When more matched, the cursor stops at the last item taken: the rest stay pending.
     `where` narrows the items further (keyword alerts).
     """
-    query = pending_items_query(cursor, upto, langs, topics)
+    query = pending_items_query(cursor, upto, langs, topics, place)
     if where is not None:
         query = query.where(where)
     if limit is None:
@@ -110,7 +123,7 @@ async def _take(
     if len(rows) <= limit:
         return rows, upto, 0
     rows = rows[:limit]
-    rest_query = pending_items_query(rows[-1].id, upto, langs, topics)
+    rest_query = pending_items_query(rows[-1].id, upto, langs, topics, place)
     rest = (rest_query if where is None else rest_query.where(where)).subquery()
     more = (await conn.execute(select(func.count()).select_from(rest))).scalar_one()
     return rows, rows[-1].id, int(more)
@@ -123,7 +136,9 @@ async def _take_alerts(
     await read_into(conn, index, sub.cursor_item_id, upto)
     found = index.select(sub.keywords)
     where = alert_clause(sub.topics, found, sub.cursor_item_id, upto)
-    rows, upto, more = await _take(conn, sub.cursor_item_id, upto, sub.langs, None, limit, where)
+    rows, upto, more = await _take(
+        conn, sub.cursor_item_id, upto, sub.langs, None, limit, where, sub.place
+    )
     marks = {r.id: index.marks(r.id, found) for r in rows if r.id in found.included}
     return rows, upto, more, marks
 
@@ -154,7 +169,7 @@ class OutboxRepo:
             rows, _upto, more = await _take(conn, cursor, upto, langs, topics, limit)
         return rows, more
 
-    async def snapshot(self, chat_id: int, limit: int | None = None) -> Snapshot | None:
+    async def snapshot(self, place: Place | int, limit: int | None = None) -> Snapshot | None:
         """The subscriber and its next digest's items; None when it is not subscribed.
 
         A short read: on PostgreSQL the lock that keeps ids in commit order is held while the
@@ -163,9 +178,7 @@ class OutboxRepo:
         bot/storage/alerts.py), so the lock is not held while they are indexed either.
         """
         async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(select(subscribers).where(subscribers.c.chat_id == chat_id))
-            ).first()
+            row = (await conn.execute(select(subscribers).where(*at(place)))).first()
             if row is None:
                 return None
             sub = Subscriber.of(row._mapping)
@@ -179,7 +192,7 @@ class OutboxRepo:
                 )
                 return Snapshot(sub, found, upto, more, marks)
             found, upto, more = await _take(
-                conn, sub.cursor_item_id, upto, sub.langs, sub.topics, limit
+                conn, sub.cursor_item_id, upto, sub.langs, sub.topics, limit, place=sub.place
             )
         return Snapshot(sub, found, upto, more)
 
@@ -199,11 +212,11 @@ class OutboxRepo:
             if moved.rowcount != 1:
                 await conn.rollback()
                 return False
-            await self._queue(conn, snap.sub.chat_id, plan.parts, now)
+            await self._queue(conn, snap.sub.place, plan.parts, now)
         return True
 
     async def plan(
-        self, chat_id: int, planner: Planner, now: datetime, *, limit: int | None = None
+        self, place: Place | int, planner: Planner, now: datetime, *, limit: int | None = None
     ) -> int | None:
         """Queue the next digest of at most `limit` items and move the cursor past it.
 
@@ -211,15 +224,20 @@ class OutboxRepo:
         kept changing under us: nothing is ever queued twice, and no item is skipped.
         """
         return await self.plan_snapshot(
-            chat_id, lambda snap: planner(snap.sub, snap.items), now, limit=limit
+            place, lambda snap: planner(snap.sub, snap.items), now, limit=limit
         )
 
     async def plan_snapshot(
-        self, chat_id: int, planner: SnapshotPlanner, now: datetime, *, limit: int | None = None
+        self,
+        place: Place | int,
+        planner: SnapshotPlanner,
+        now: datetime,
+        *,
+        limit: int | None = None,
     ) -> int | None:
         """As `plan`, with a planner that also sees how many items are left for later."""
         for _ in range(PLAN_ATTEMPTS):
-            snap = await self.snapshot(chat_id, limit)
+            snap = await self.snapshot(place, limit)
             if snap is None:
                 return None
             if await self.commit(snap, planner(snap), now):
@@ -227,16 +245,30 @@ class OutboxRepo:
         return None
 
     @staticmethod
-    async def _queue(conn: AsyncConnection, chat_id: int, parts: list[str], now: datetime) -> None:
+    async def _queue(conn: AsyncConnection, place: Place, parts: list[str], now: datetime) -> None:
         if parts:
-            rows = [{"chat_id": chat_id, "text": p, "created_at": now} for p in parts]
+            rows = [
+                {
+                    "chat_id": place.chat_id,
+                    "thread_id": place.thread_id,
+                    "text": p,
+                    "created_at": now,
+                }
+                for p in parts
+            ]
             await conn.execute(insert(outbox), rows)
 
     async def pending(self, limit: int, after_id: int = 0) -> list[Pending]:
         """Unsent messages to active subscribers, in the order they were planned."""
         query = (
-            select(outbox.c.id, outbox.c.chat_id, outbox.c.text, outbox.c.attempts)
-            .join(subscribers, subscribers.c.chat_id == outbox.c.chat_id)
+            select(
+                outbox.c.id, outbox.c.chat_id, outbox.c.text, outbox.c.attempts, outbox.c.thread_id
+            )
+            .join(
+                subscribers,
+                (subscribers.c.chat_id == outbox.c.chat_id)
+                & (subscribers.c.thread_id == outbox.c.thread_id),
+            )
             .where(
                 outbox.c.sent_at.is_(None),
                 outbox.c.error.is_(None),
@@ -248,7 +280,8 @@ class OutboxRepo:
         )
         async with self._engine.connect() as conn:
             return [
-                Pending(r.id, r.chat_id, r.text, r.attempts) for r in await conn.execute(query)
+                Pending(r.id, r.chat_id, r.text, r.attempts, r.thread_id)
+                for r in await conn.execute(query)
             ]
 
     async def mark_sent(self, message_id: int, now: datetime) -> None:

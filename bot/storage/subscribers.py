@@ -1,4 +1,8 @@
-"""Subscriber repository: preferences, status and the delivery cursor of each chat."""
+"""Subscriber repository: preferences, status and the delivery cursor of each place.
+
+A place is a chat (thread 0) or one topic of a forum supergroup (its message_thread_id):
+every subscription is addressed by the pair, and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, insert, select, update
+from sqlalchemy import ColumnElement, case, func, insert, literal, select, tuple_, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.engine import writing
+from bot.storage.place import Place, as_place, at
 from bot.storage.tables import items, outbox, subscribers
+
+__all__ = ["Place", "Subscriber", "SubscriberRepo", "as_place", "at"]
 
 ALL = "*"
 # What a settings change may write: never the cursor, which only planning moves, forward.
@@ -55,12 +62,12 @@ def forward(to: int) -> ColumnElement[int]:
 def unchanged(sub: Subscriber) -> list[ColumnElement[bool]]:
     """Conditions that hold while the stored subscriber still has `sub`'s cursor and settings."""
     values = {k: v for k, v in sub.columns().items() if k != "next_digest_at"}
-    return [subscribers.c.chat_id == sub.chat_id] + [_same(k, v) for k, v in values.items()]
+    return at(sub.place) + [_same(k, v) for k, v in values.items()]
 
 
 @dataclass(frozen=True, slots=True)
 class Subscriber:
-    """One chat's subscription; `None` languages or topics mean all of them."""
+    """One place's subscription; `None` languages or topics mean all of them."""
 
     chat_id: int
     ui_lang: str | None
@@ -74,6 +81,15 @@ class Subscriber:
     next_digest_at: datetime | None
     created_at: datetime
     keywords: tuple[str, ...] = ()  # alert terms as /keywords writes them
+    thread_id: int = 0
+    kind: str = "private"  # private | group | supergroup | channel | topic
+    title: str = ""
+    added_by: int | None = None
+
+    @property
+    def place(self) -> Place:
+        """Where this subscription's digests go."""
+        return Place(self.chat_id, self.thread_id)
 
     @classmethod
     def of(cls, m: RowMapping) -> Subscriber:
@@ -91,6 +107,10 @@ class Subscriber:
             next_digest_at=m["next_digest_at"],
             created_at=m["created_at"],
             keywords=tuple(k for k in m["keywords"].split("\n") if k),
+            thread_id=m["thread_id"],
+            kind=m["kind"],
+            title=m["title"],
+            added_by=m["added_by"],
         )
 
     def columns(self) -> dict[str, object]:
@@ -119,12 +139,10 @@ class SubscriberRepo:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def get(self, chat_id: int) -> Subscriber | None:
-        """The subscriber of this chat, or None."""
+    async def get(self, place: Place | int) -> Subscriber | None:
+        """The subscriber of this place, or None."""
         async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(select(subscribers).where(subscribers.c.chat_id == chat_id))
-            ).first()
+            row = (await conn.execute(select(subscribers).where(*at(place)))).first()
         return Subscriber.of(row._mapping) if row else None
 
     async def cursor_before(self, cutoff: datetime) -> int:
@@ -135,14 +153,23 @@ class SubscriberRepo:
 
     async def create(self, sub: Subscriber, now: datetime) -> Subscriber:
         """Insert a new subscriber."""
-        values = {"chat_id": sub.chat_id, "created_at": now, "updated_at": now, **sub.columns()}
+        values = {
+            "chat_id": sub.chat_id,
+            "thread_id": sub.thread_id,
+            "kind": sub.kind,
+            "title": sub.title,
+            "added_by": sub.added_by,
+            "created_at": now,
+            "updated_at": now,
+            **sub.columns(),
+        }
         async with writing(self._engine) as conn:
             await conn.execute(insert(subscribers).values(values))
         return sub
 
     async def update(
         self,
-        chat_id: int,
+        place: Place | int,
         now: datetime,
         *,
         expect: dict[str, object] | None = None,
@@ -157,12 +184,12 @@ class SubscriberRepo:
         unknown = set(changes) | set(expect or {})
         if unknown - _SETTINGS:
             raise ValueError(f"not a setting: {sorted(unknown - _SETTINGS)}")
-        where = [subscribers.c.chat_id == chat_id]
+        where = at(place)
         where += [_same(name, value) for name, value in _stored(expect or {}).items()]
-        return await self._change(chat_id, where, {"updated_at": now, **_stored(changes)})
+        return await self._change(place, where, {"updated_at": now, **_stored(changes)})
 
     async def resume(
-        self, chat_id: int, floor: int, next_digest_at: datetime | None, now: datetime
+        self, place: Place | int, floor: int, next_digest_at: datetime | None, now: datetime
     ) -> Subscriber | None:
         """Make the subscription active again, its cursor raised to at least `floor`."""
         values = {
@@ -171,32 +198,33 @@ class SubscriberRepo:
             "next_digest_at": next_digest_at,
             "updated_at": now,
         }
-        return await self._change(chat_id, [subscribers.c.chat_id == chat_id], values)
+        return await self._change(place, at(place), values)
 
     async def _change(
-        self, chat_id: int, where: list[ColumnElement[bool]], values: dict[str, Any]
+        self, place: Place | int, where: list[ColumnElement[bool]], values: dict[str, Any]
     ) -> Subscriber | None:
         """One UPDATE where `where` holds, then the row as stored; None if no row matched."""
         async with writing(self._engine) as conn:
             done = await conn.execute(update(subscribers).where(*where).values(**values))
             if done.rowcount != 1:
                 return None
-            row = (
-                await conn.execute(select(subscribers).where(subscribers.c.chat_id == chat_id))
-            ).one()
+            row = (await conn.execute(select(subscribers).where(*at(place)))).one()
         return Subscriber.of(row._mapping)
 
-    async def mark_blocked(self, chat_id: int, now: datetime) -> None:
-        """Telegram refused the chat for good: skip it and drop its unsent messages."""
+    async def mark_blocked(
+        self, chat_id: int, now: datetime, thread_id: int | None = None
+    ) -> None:
+        """Telegram refused the chat (or one topic) for good: skip it, drop its unsent messages."""
+        where = [subscribers.c.chat_id == chat_id]
+        pending = [outbox.c.chat_id == chat_id, outbox.c.sent_at.is_(None)]
+        if thread_id is not None:
+            where.append(subscribers.c.thread_id == thread_id)
+            pending.append(outbox.c.thread_id == thread_id)
         async with writing(self._engine) as conn:
             await conn.execute(
-                update(subscribers)
-                .where(subscribers.c.chat_id == chat_id)
-                .values(status="blocked", updated_at=now)
+                update(subscribers).where(*where).values(status="blocked", updated_at=now)
             )
-            await conn.execute(
-                outbox.delete().where(outbox.c.chat_id == chat_id, outbox.c.sent_at.is_(None))
-            )
+            await conn.execute(outbox.delete().where(*pending))
 
     async def migrate(self, old_chat_id: int, new_chat_id: int, now: datetime) -> None:
         """A group became a supergroup: its subscription and pending messages follow it."""
@@ -207,7 +235,11 @@ class SubscriberRepo:
                 )
             ).first()
             # The new chat keeps its own subscription if it has one; the old chat is gone.
-            values = {"chat_id": new_chat_id} if taken is None else {"status": "blocked"}
+            values = (
+                {"chat_id": new_chat_id, "kind": "supergroup"}
+                if taken is None
+                else {"status": "blocked"}
+            )
             await conn.execute(
                 update(subscribers)
                 .where(subscribers.c.chat_id == old_chat_id)
@@ -234,21 +266,32 @@ class SubscriberRepo:
         async with self._engine.connect() as conn:
             return [Subscriber.of(r._mapping) for r in await conn.execute(query)]
 
-    async def instant_behind(self, max_item_id: int, after_chat: int, limit: int) -> list[int]:
-        """Chat ids of active instant subscribers whose cursor is behind `max_item_id`."""
+    async def instant_behind(self, max_item_id: int, after: Place, limit: int) -> list[Place]:
+        """Active instant places after `after` whose cursor is behind `max_item_id`."""
+        key = tuple_(subscribers.c.chat_id, subscribers.c.thread_id)
         query = (
-            select(subscribers.c.chat_id)
+            select(subscribers.c.chat_id, subscribers.c.thread_id)
             .where(
                 subscribers.c.status == "active",
                 subscribers.c.schedule == "instant",
                 subscribers.c.cursor_item_id < max_item_id,
-                subscribers.c.chat_id > after_chat,
+                key > tuple_(literal(after.chat_id), literal(after.thread_id)),
             )
-            .order_by(subscribers.c.chat_id)
+            .order_by(subscribers.c.chat_id, subscribers.c.thread_id)
             .limit(limit)
         )
         async with self._engine.connect() as conn:
-            return [r.chat_id for r in await conn.execute(query)]
+            return [Place(r.chat_id, r.thread_id) for r in await conn.execute(query)]
+
+    async def shared_places(self) -> list[Subscriber]:
+        """Every group, topic and channel place, active or not, by chat and topic."""
+        query = (
+            select(subscribers)
+            .where(subscribers.c.kind != "private")
+            .order_by(subscribers.c.chat_id, subscribers.c.thread_id)
+        )
+        async with self._engine.connect() as conn:
+            return [Subscriber.of(r._mapping) for r in await conn.execute(query)]
 
     async def counts(self) -> dict[str, int]:
         """Subscribers per status."""

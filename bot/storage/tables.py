@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -104,10 +105,18 @@ item_topics = Table(
     Index("ix_item_topics_topic_item", "topic", "item_id"),
 )
 
+# One row per place: a private chat, a group, a channel (thread_id 0) or one forum topic.
 subscribers = Table(
     "subscribers",
     metadata,
     Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    # The forum topic's message_thread_id; 0 for the chat itself.
+    Column("thread_id", BigInteger, primary_key=True, autoincrement=False, server_default="0"),
+    # private | group | supergroup | channel | topic
+    Column("kind", String(16), nullable=False, server_default="private"),
+    Column("title", String(255), nullable=False, server_default=""),
+    # Who connected a channel (told in private; /chats lists it for them).
+    Column("added_by", BigInteger),
     Column("ui_lang", String(8)),
     Column("langs", String(32), nullable=False, server_default="*"),
     Column("topics", String(300), nullable=False, server_default="*"),
@@ -131,6 +140,7 @@ outbox = Table(
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("chat_id", BigInteger, nullable=False),
+    Column("thread_id", BigInteger, nullable=False, server_default="0"),
     Column("text", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
@@ -151,4 +161,36 @@ webhook_updates = Table(
     metadata,
     Column("update_id", BigInteger, primary_key=True, autoincrement=False),
     Column("received_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Feeds a place has muted: their items never reach it. Rows go with the feed or the place.
+muted_sources = Table(
+    "muted_sources",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("thread_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("feed_id", Integer, ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True),
+    ForeignKeyConstraint(
+        ["chat_id", "thread_id"],
+        ["subscribers.chat_id", "subscribers.thread_id"],
+        name="fk_muted_sources_place_subscribers",
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
+)
+
+# The place a private chat configures after /chats (until "This chat" is chosen again).
+chosen_places = Table(
+    "chosen_places",
+    metadata,
+    Column("private_chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("thread_id", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["chat_id", "thread_id"],
+        ["subscribers.chat_id", "subscribers.thread_id"],
+        name="fk_chosen_places_place_subscribers",
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    ),
 )

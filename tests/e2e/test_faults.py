@@ -102,6 +102,7 @@ async def test_group_upgraded_to_supergroup_gets_its_news_under_the_new_id(
 ) -> None:
     await habar.app.res.feed_admin.add(feed_server.add("/news.xml", _news(0)))
     group = Chat(fake_tg, -4101, user_id=USER, language_code="en", chat_type="group")
+    fake_tg.set_member(-4101, USER, "administrator")
     await group.ask("/start")
     await group.ask("/schedule instant")
     await habar.handled(lambda: fake_tg.migrate(-4101, -1004101, user_id=USER), updates=2)

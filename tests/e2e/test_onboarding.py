@@ -12,10 +12,12 @@ SUBSCRIBER_COMMANDS = [
     "lang",
     "topics",
     "keywords",
+    "sources",
     "schedule",
     "digest",
     "settings",
     "stop",
+    "chats",
     "help",
 ]
 ADMIN_COMMANDS = ["addfeed", "delfeed", "feeds", "stats", "import", "export"]
@@ -145,6 +147,7 @@ async def test_group_upgraded_to_supergroup_keeps_its_subscription(
     habar: Habar, fake_tg: FakeTelegram
 ) -> None:
     group = Chat(fake_tg, -4001, user_id=USER, language_code="en", chat_type="group")
+    fake_tg.set_member(-4001, USER, "creator")
     await group.ask("/start")
     await group.ask("/schedule hourly")
     await habar.handled(lambda: fake_tg.migrate(-4001, -1004001, user_id=USER), updates=2)

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from tests.support import updates
 from tests.support.tg_api import MethodsMixin, scope_key
+from tests.support.tg_chats import ANONYMOUS_ADMIN, ChatsMixin
 from tests.support.tg_files import FilesMixin
 from tests.support.tg_limits import RateLimits
 from tests.support.tg_observe import ObservingMixin
@@ -39,7 +40,9 @@ BLOCKED = "Forbidden: bot was blocked by the user"
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, FilesMixin, WebhookMixin):
+class FakeTelegram(
+    ChatsMixin, StrictMixin, MethodsMixin, ObservingMixin, FilesMixin, WebhookMixin
+):
     """Telegram Bot API double: serve it, inject updates and faults, then observe what was sent.
 
     As strict as Telegram by default: chats must have been seen (tg_strict), flood limits hold
@@ -62,6 +65,8 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, FilesMixin, Webhoo
         self.faults = Faults()
         self.limits = RateLimits()
         self._init_strict()
+        self._init_chats()
+        self._wrote_in: set[tuple[int, int]] = set()  # (chat, user) seen writing there
         self.sent: list[Msg] = []
         self.edits: list[Msg] = []
         self.deleted: list[Msg] = []
@@ -162,10 +167,14 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, FilesMixin, Webhoo
         chat_type: str | None = None,
         first_name: str = "Test",
         username: str | None = None,
+        thread_id: int | None = None,
+        anonymous: bool = False,
     ) -> int:
         """Queue a text Message from a user (a bot_command entity if it starts with '/').
 
         chat_type defaults to private for positive ids, else group or supergroup (-100...).
+        thread_id: sent in that forum topic. anonymous: sent by an anonymous administrator,
+        as the group itself (from GroupAnonymousBot, sender_chat the group).
         """
         if self.faults.chats.get(chat_id) is not None and _is_block(self.faults.chats[chat_id]):
             del self.faults.chats[chat_id]  # a user who writes again has unblocked the bot
@@ -179,7 +188,14 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, FilesMixin, Webhoo
             language_code=language_code,
             username=username,
         )
-        msg = updates.message(self._new_message_id(), chat, sender, text)
+        self.seen_users[sender["id"]] = sender
+        self._wrote_in.add((chat_id, sender["id"]))
+        extra = self._topic_fields(chat_id, thread_id)
+        if thread_id:
+            chat = self._chats[chat_id]  # now a forum
+        if anonymous:
+            sender, extra["sender_chat"] = ANONYMOUS_ADMIN, chat
+        msg = updates.message(self._new_message_id(), chat, sender, text, **extra)
         return self._push("message", lambda uid: updates.message_update(uid, msg))
 
     def callback(
@@ -198,6 +214,7 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, FilesMixin, Webhoo
         if data not in [value for _, value in msg.buttons()]:
             raise ValueError(f"message {message_id} has no button {data!r}: {msg.buttons()}")
         sender = updates.user(self._user_id(chat_id, user_id), language_code=language_code)
+        self.seen_users[sender["id"]] = sender
         payload = self._message_payload(msg)
 
         def build(uid: int) -> dict[str, Any]:
@@ -219,6 +236,9 @@ class FakeTelegram(StrictMixin, MethodsMixin, ObservingMixin, FilesMixin, Webhoo
         self._chats[new_chat_id] = new
         if old_chat_id in self.known_chats:  # the bot is a member of the upgraded group
             self.known_chats.add(new_chat_id)
+        for (chat, user), status in list(self.members.items()):  # the members move too
+            if chat == old_chat_id:
+                self.members[(new_chat_id, user)] = status
         sender = updates.user(self._user_id(old_chat_id, user_id))
         moved = updates.message(
             self._new_message_id(), old, sender, migrate_to_chat_id=new_chat_id

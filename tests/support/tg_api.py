@@ -59,6 +59,7 @@ class MethodsMixin:
             "sendchataction": self._send_chat_action,
             "getchat": self._get_chat,
             "deletemessage": self._delete_message,
+            "getchatmember": self._get_chat_member,
         }
 
     async def _get_me(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -143,6 +144,7 @@ class MethodsMixin:
         self.faults.check_send()
         self._require_writable(chat_id)
         self.faults.check_chat(chat_id)
+        thread_id = self._check_thread(chat_id, params)
         self.limits.check(chat_id, now)
         rendered = render(params)
         markup = check_markup(params.get("reply_markup"))
@@ -160,6 +162,7 @@ class MethodsMixin:
             *_previews(params),
             int(time.time()),
             now,
+            thread_id=thread_id,
         )
         self._record(msg)
         await self._notify()
@@ -274,6 +277,8 @@ class MethodsMixin:
             payload["reply_markup"] = msg.reply_markup
         if msg.edit_date is not None:
             payload["edit_date"] = msg.edit_date
+        if msg.thread_id is not None:
+            payload.update(message_thread_id=msg.thread_id, is_topic_message=True)
         return payload
 
 

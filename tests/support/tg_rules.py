@@ -70,6 +70,7 @@ class Msg:
     date: int
     at: float  # event-loop time when accepted, for pacing figures in benchmarks
     edit_date: int | None = None
+    thread_id: int | None = None  # the forum topic it was posted in (message_thread_id)
 
     def buttons(self) -> list[tuple[str, str | None]]:
         """Return (text, callback_data or url) for each inline button, row by row."""
