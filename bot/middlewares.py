@@ -16,6 +16,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import locale_of
 from bot.logs import CHAT_ID
+from bot.services.errors import InputError
 from bot.services.places import Place, Places
 from bot.services.subscriptions import Subscriptions
 
@@ -193,5 +194,11 @@ class PlaceMiddleware(BaseMiddleware):
         """Resolve the place, then handle the event."""
         place, title = await place_of(event, self._places)
         data["place"] = place
-        data["where"] = "📍 " + _("Configuring: {title}").format(title=title) if title else ""
-        return await handler(event, data)
+        data["where"] = where = (
+            "📍 " + _("Configuring: {title}").format(title=title) if title else ""
+        )
+        try:
+            return await handler(event, data)
+        except InputError as exc:  # the errors router names the place in its reply too
+            exc.where = where
+            raise

@@ -15,7 +15,7 @@ from bot.services.errors import FeedAdminError, InputError
 from bot.services.subscriptions import ALL_WORD, LANGS, NONE_WORD
 from feeds.topics import Taxonomy
 from handlers.optional import answer
-from handlers.texts import ANSWER_MAX, LANG_WORDS, NO_PREVIEW, cut, lang_word, locale
+from handlers.texts import ANSWER_MAX, LANG_WORDS, NO_PREVIEW, cut, lang_word, locale, named
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,8 @@ async def _reply(update: Update, text: str) -> None:
 async def on_input_error(event: ErrorEvent, taxonomy: Taxonomy | None = None) -> None:
     """Bad input: say what is valid; the service changed nothing."""
     assert isinstance(event.exception, InputError)
-    await _reply(event.update, input_error_text(event.exception, taxonomy))
+    exc = event.exception
+    await _reply(event.update, named(input_error_text(exc, taxonomy), exc.where))
 
 
 async def on_feed_error(event: ErrorEvent) -> None:

@@ -19,6 +19,7 @@ from bot.services.places import Place, Places
 from handlers.keyboards import LangCb, MenuCb, ScheduleCb, TopicCb, UiLangCb
 from handlers.optional import answer
 from handlers.sources import SourceCb
+from handlers.texts import named
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +70,9 @@ def refusal() -> str:
     return _("Only this chat's administrators can change that. Nothing was changed.")
 
 
-async def refuse(message: Message) -> None:
-    """A change asked by someone who may not make it: say so, change nothing."""
-    await message.answer(refusal())
+async def refuse(message: Message, where: str = "") -> None:
+    """A change asked by someone who may not make it: say so (naming the place), change nothing."""
+    await message.answer(named(refusal(), where))
 
 
 async def refuse_tap(query: CallbackQuery) -> None:

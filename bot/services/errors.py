@@ -10,6 +10,7 @@ class InputError(Exception):
         super().__init__(f"{key}: {params}" if params else key)
         self.key = key
         self.params = params
+        self.where = ""  # the place configured from another chat (/chats), named in the reply
 
 
 class FeedAdminError(Exception):

@@ -67,6 +67,11 @@ async def test_a_channel_configured_through_chats_gets_its_own_digest(
     assert (await habar.app.res.subs.get(Place(CHANNEL))).langs == frozenset({"kk"})
     assert await habar.app.res.subs.get(Place(EDITOR)) is None  # their own chat untouched
 
+    refused = await editor.ask("/lang xx")  # an error reply names the place too
+    assert refused.text.startswith("📍 Configuring: Union\n")
+    assert "Unknown language" in refused.text
+    assert (await habar.app.res.subs.get(Place(CHANNEL))).langs == frozenset({"kk"})
+
     editor.say("/digest")
     await fake_tg.wait_until(lambda: links(fake_tg.sent_to(CHANNEL)) != [])
     assert links(fake_tg.sent_to(CHANNEL)) == [KK]
@@ -87,7 +92,7 @@ async def test_an_editor_no_longer_admin_is_refused(habar: Habar, fake_tg: FakeT
     fake_tg.set_member(CHANNEL, EDITOR, "member")
     habar.app.res.places.rights.forget(CHANNEL, EDITOR)  # as 5 minutes later
 
-    assert (await editor.ask("/lang ru")).text == REFUSAL_EN
+    assert (await editor.ask("/lang ru")).text == "📍 Configuring: Union\n" + REFUSAL_EN
     assert (await habar.app.res.subs.get(Place(CHANNEL))).langs is None
 
 
