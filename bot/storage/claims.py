@@ -42,7 +42,11 @@ class OutboxClaims:
         )
         picked = (
             select(outbox.c.id)
-            .join(subscribers, subscribers.c.chat_id == outbox.c.chat_id)
+            .join(
+                subscribers,
+                (subscribers.c.chat_id == outbox.c.chat_id)
+                & (subscribers.c.thread_id == outbox.c.thread_id),
+            )
             .where(
                 *_unsent(),
                 outbox.c.id > after_id,
@@ -56,13 +60,17 @@ class OutboxClaims:
             update(outbox)
             .where(outbox.c.id.in_(picked.scalar_subquery()))
             .values(claimed_by=owner, claimed_until=now + lease)
-            .returning(outbox.c.id, outbox.c.chat_id, outbox.c.text, outbox.c.attempts)
+            .returning(
+                outbox.c.id, outbox.c.chat_id, outbox.c.text, outbox.c.attempts, outbox.c.thread_id
+            )
         )
         async with writing(self._engine) as conn:
             if conn.dialect.name == "postgresql":
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CLAIM_LOCK})
             rows = (await conn.execute(query)).all()
-        return sorted((Pending(r.id, r.chat_id, r.text, r.attempts) for r in rows), key=_id)
+        return sorted(
+            (Pending(r.id, r.chat_id, r.text, r.attempts, r.thread_id) for r in rows), key=_id
+        )
 
     async def renew(self, owner: str, now: datetime, lease: timedelta) -> int:
         """Extend this instance's claims on unsent messages; how many it still holds."""
