@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.storage.feeds import FeedRow
 from tests.e2e.conftest import Chat, Habar
 from tests.e2e.news import entry, links
 from tests.e2e.places import REFUSAL_EN, Member
@@ -42,14 +43,22 @@ async def digest(me: Chat, fake: FakeTelegram) -> list[str]:
     return links(me.sent()[before:])
 
 
-async def test_a_muted_feed_never_arrives_and_unmuting_brings_only_new_items(
+async def two_feeds_and_me(
     habar: Habar, fake_tg: FakeTelegram, feed_server: FeedServer
-) -> None:
+) -> tuple[FeedRow, FeedRow, Chat]:
+    """Feeds Alpha and Beta, and a subscribed private chat."""
     admin = habar.app.res.feed_admin
     alpha = (await admin.add(feed_server.add("/a.xml", feed_a(A1)))).feed
     beta = (await admin.add(feed_server.add("/b.xml", feed_b(B1)))).feed
     me = Chat(fake_tg, ME, language_code="en")
     await me.ask("/start")
+    return alpha, beta, me
+
+
+async def test_a_muted_feed_never_arrives_and_unmuting_brings_only_new_items(
+    habar: Habar, fake_tg: FakeTelegram, feed_server: FeedServer
+) -> None:
+    alpha, beta, me = await two_feeds_and_me(habar, fake_tg, feed_server)
 
     menu = await me.ask("/sources")
     assert labels(menu) == {f"so:{alpha.id}:0": "✅ Alpha", f"so:{beta.id}:0": "✅ Beta"}
@@ -68,18 +77,14 @@ async def test_a_muted_feed_never_arrives_and_unmuting_brings_only_new_items(
 async def test_sources_all_unmutes_and_a_deleted_feed_leaves_every_list(
     habar: Habar, fake_tg: FakeTelegram, feed_server: FeedServer
 ) -> None:
-    admin = habar.app.res.feed_admin
-    alpha = (await admin.add(feed_server.add("/a.xml", feed_a(A1)))).feed
-    beta = (await admin.add(feed_server.add("/b.xml", feed_b(B1)))).feed
-    me = Chat(fake_tg, ME, language_code="en")
-    await me.ask("/start")
+    alpha, beta, me = await two_feeds_and_me(habar, fake_tg, feed_server)
     menu = await me.ask("/sources")
     await me.tap(menu, f"so:{alpha.id}:0")
     await me.tap(me.now(menu), f"so:{beta.id}:0")
 
     assert (await me.ask("/sources all")).text == "All sources are on again."
     assert set(labels(await me.ask("/sources")).values()) == {"✅ Alpha", "✅ Beta"}
-    await admin.remove(str(alpha.id))
+    await habar.app.res.feed_admin.remove(str(alpha.id))
     assert set(labels(await me.ask("/sources")).values()) == {"✅ Beta"}
     assert (await me.ask("/sources nonsense")).text.startswith("Valid values")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -45,3 +46,14 @@ async def sqlite(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
         yield eng
     finally:
         await eng.dispose()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """An operator's shell for CLI runs: a SQLite file, private feeds allowed."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'habar.db'}",
+        "ALLOW_PRIVATE_FEEDS": "true",
+    }

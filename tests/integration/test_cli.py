@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from tests.support.feed_server import FeedServer, rss
 
@@ -45,16 +41,6 @@ async def habar(env: dict[str, str], *args: str, stdin: bytes = b"") -> tuple[in
     out, err = await asyncio.wait_for(proc.communicate(stdin), 120)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'habar.db'}",
-        "ALLOW_PRIVATE_FEEDS": "true",
-    }
 
 
 async def test_feed_add_poll_items_and_remove(

@@ -11,22 +11,10 @@ import sys
 import termios
 from pathlib import Path
 
-import pytest
 from defusedxml.ElementTree import fromstring
 
 from tests.integration.test_cli import UNIONS_KK, habar
 from tests.support.feed_server import FeedServer, rss
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """The environment of an operator's shell: a SQLite file, private feeds allowed."""
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'habar.db'}",
-        "ALLOW_PRIVATE_FEEDS": "true",
-    }
 
 
 def opml_text(*urls: str, languages: dict[str, str] | None = None) -> str:
