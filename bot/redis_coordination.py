@@ -17,7 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.ratelimit import PER_CHAT_INTERVAL
+from bot.ratelimit import GROUP_PER_MINUTE, GROUP_SPAN, PER_CHAT_INTERVAL
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,9 @@ local function num(key) return tonumber(redis.call('GET', key) or '0') end
 # Returns {0, 0}: go; {1, ms}: the chat's spacing or pause; {-1, 0}: a send to the chat is in
 # flight; {2, ms}: the bot's pause, spacing or window.
 _ACQUIRE = (
-    _NOW
-    + """
+    (
+        _NOW
+        + """
 local chat, token = ARGV[1], ARGV[2]
 local cap, span, gap, hold, busy = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]),
     tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -39,6 +40,14 @@ if chat ~= '' then
   if redis.call('EXISTS', p .. ':busy:' .. chat) == 1 then return {-1, 0} end
   local ready = num(p .. ':next:' .. chat)
   if ready > now then return {1, math.ceil(ready - now)} end
+  if string.sub(chat, 1, 1) == '-' then  -- a group or channel: GROUP_CAP in any GROUP_SPAN
+    local g = p .. ':group:' .. chat
+    redis.call('ZREMRANGEBYSCORE', g, '-inf', now - GROUP_SPAN)
+    if redis.call('ZCARD', g) >= GROUP_CAP then
+      local oldest = redis.call('ZRANGE', g, 0, 0, 'WITHSCORES')
+      return {1, math.max(1, math.ceil(tonumber(oldest[2]) + GROUP_SPAN - now))}
+    end
+  end
 end
 local ready = math.max(num(p .. ':pause'), num(p .. ':gap'))
 if ready > now then return {2, math.ceil(ready - now)} end
@@ -56,6 +65,9 @@ redis.call('SET', p .. ':gap', now + gap, 'PX', 60000)
 if chat ~= '' then redis.call('SET', p .. ':busy:' .. chat, token, 'PX', busy) end
 return {0, 0}
 """
+    )
+    .replace("GROUP_CAP", str(GROUP_PER_MINUTE))
+    .replace("GROUP_SPAN", str(int(GROUP_SPAN * 1000)))
 )
 _DONE = (
     _NOW
@@ -66,12 +78,16 @@ redis.call('ZADD', p .. ':done', now, token)
 redis.call('PEXPIRE', p .. ':done', 60000)
 if chat ~= '' then
   redis.call('DEL', p .. ':busy:' .. chat)
+  if string.sub(chat, 1, 1) == '-' then  -- counted when answered: it arrived by then
+    redis.call('ZADD', p .. ':group:' .. chat, now, token)
+    redis.call('PEXPIRE', p .. ':group:' .. chat, GROUP_SPAN + 1000)
+  end
   local ready = math.max(num(p .. ':next:' .. chat), now + per_chat)
   redis.call('SET', p .. ':next:' .. chat, ready, 'PX', math.ceil(ready - now) + 1000)
 end
 return 0
 """
-)
+).replace("GROUP_SPAN", str(int(GROUP_SPAN * 1000)))
 _PAUSE = (
     _NOW
     + """
@@ -112,7 +128,8 @@ class RedisRateLimiter:
     """The bot's send budget shared by every instance: the RateLimiter's rules in Redis.
 
     At most `rate` sends in any second for the whole bot (a send counts from its start until
-    one window after its answer), one second apart per chat, and a 429's retry_after pauses
+    one window after its answer), one second apart per chat, 20 a minute per group or channel
+    (negative chat ids), and a 429's retry_after pauses
     every instance. One task per instance asks Redis for the bot's turn; the others queue
     behind it here, so waiting costs Redis little. While Redis cannot be reached nothing is
     sent: a send waits, it never fails for it.

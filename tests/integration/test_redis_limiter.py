@@ -85,6 +85,27 @@ async def test_messages_to_one_chat_from_two_instances_keep_a_second_apart(
     assert fake.stats.too_many == 0
 
 
+async def test_two_instances_together_keep_to_20_messages_a_minute_in_a_group(
+    redis_url: str,
+) -> None:
+    clients = [Redis.from_url(redis_url), Redis.from_url(redis_url)]
+    # No per-chat spacing here, so the minute's budget is reached without waiting for it.
+    limiters = [RedisRateLimiter(c, 100, per_chat=0.0) for c in clients]
+    try:
+        for k in range(20):
+            async with limiters[k % 2].slot(-100500):
+                pass
+        code, wait = await limiters[0]._try("-100500", "the 21st")
+        async with asyncio.timeout(5), limiters[1].slot(-100600):
+            other = "sent"
+    finally:
+        for client in clients:
+            await client.aclose()
+
+    assert code == 1 and wait > 55  # the 21st waits until the first ages out of the minute
+    assert other == "sent"  # another group has its own minute
+
+
 async def test_a_429_one_instance_got_pauses_the_other_too(
     fake: FakeTelegram, two: list[Instance]
 ) -> None:
