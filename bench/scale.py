@@ -143,6 +143,7 @@ async def start_bots(n: int, fake: FakeTelegram, url: str, redis: str, cap: floa
         "ALLOW_PRIVATE_FEEDS": "true",
         "POLL_INTERVAL_SECONDS": "100",  # a poll tick every 10 s; no feed is due twice in a run
         "SEND_RATE_PER_SECOND": f"{cap:g}",
+        "WEB_PORT": "0",  # several bots on one machine: no HTTP server each
     }
     bots = [await BotProcess.start(env, work, wait_for=None) for _ in range(n)]
     for bot in bots:
