@@ -139,7 +139,7 @@ class MethodsMixin:
         return scope_key(scope), params.get("language_code") or ""
 
     async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat_id = _chat_id(params)
+        chat_id = chat_param(params)
         now = asyncio.get_running_loop().time()
         self.faults.check_send()
         self._require_writable(chat_id)
@@ -171,7 +171,7 @@ class MethodsMixin:
     def _target(self, params: dict[str, Any]) -> Msg:
         if params.get("inline_message_id"):
             raise ApiError(400, "Bad Request: MESSAGE_ID_INVALID")  # inline mode is not faked
-        chat_id = _chat_id(params)
+        chat_id = chat_param(params)
         self._require_chat(chat_id)
         self.faults.check_chat(chat_id)
         old = self._messages.get((chat_id, _int(params.get("message_id"), 0)))
@@ -232,14 +232,14 @@ class MethodsMixin:
         return True
 
     async def _send_chat_action(self, params: dict[str, Any]) -> bool:
-        chat_id = _chat_id(params)
+        chat_id = chat_param(params)
         self._require_writable(chat_id)
         self.faults.check_chat(chat_id)
         self.chat_actions.append((chat_id, str(params.get("action") or "")))
         return True
 
     async def _get_chat(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat_id = _chat_id(params)
+        chat_id = chat_param(params)
         self._require_chat(chat_id)
         self.faults.check_chat(chat_id)
         gifts = dict.fromkeys(_GIFT_KINDS, False)
@@ -247,7 +247,7 @@ class MethodsMixin:
         return {**self._chat(chat_id), **extra}  # a ChatFullInfo
 
     async def _delete_message(self, params: dict[str, Any]) -> bool:
-        chat_id = _chat_id(params)
+        chat_id = chat_param(params)
         self._require_chat(chat_id)
         self.faults.check_chat(chat_id)
         msg = self._messages.pop((chat_id, _int(params.get("message_id"), 0)), None)
@@ -291,7 +291,8 @@ def _int(value: Any, default: int) -> int:
         raise ApiError(400, f"Bad Request: invalid integer value {value!r}") from None
 
 
-def _chat_id(params: dict[str, Any]) -> int | str:
+def chat_param(params: dict[str, Any]) -> int | str:
+    """The chat_id parameter: a number, or "@channelusername"; 400 when it is empty."""
     raw = params.get("chat_id")
     if raw is None or raw == "":
         raise ApiError(400, "Bad Request: chat_id is empty")

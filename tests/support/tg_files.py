@@ -22,6 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.support import updates
+from tests.support.tg_api import chat_param
 from tests.support.tg_html import utf16_len
 from tests.support.tg_rules import ApiError, as_json, render
 
@@ -146,7 +147,7 @@ class FilesMixin:
         return web.Response(body=content, content_type="application/octet-stream")
 
     async def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat_id = _chat(params)
+        chat_id = chat_param(params)
         now = asyncio.get_running_loop().time()
         self._require_writable(chat_id)
         self.faults.check_chat(chat_id)
@@ -201,13 +202,3 @@ class FilesMixin:
 
         await self.wait_until(found)
         return next(d for d in self.documents[after:] if d.chat_id == chat_id)
-
-
-def _chat(params: dict[str, Any]) -> int | str:
-    raw = params.get("chat_id")
-    if raw is None or raw == "":
-        raise ApiError(400, "Bad Request: chat_id is empty")
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return str(raw)
