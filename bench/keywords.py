@@ -1,6 +1,6 @@
 """Keyword alerts benchmark: one planning round's keyword work for many places.
 
-    python bench/keywords.py [--places 10000] [--keywords 20] [--items 1000] [--db-places 300]
+    python bench/keywords.py [--places 10000] [--keywords 20] [--items 1000] [--db-places 10000]
 
 Items are the 929 labelled ru/kk/en news items of tests/data (titles and leads), cycled to
 `--items`. Each place gets random languages and topics and `--keywords` terms drawn from
@@ -9,9 +9,10 @@ the items' own words: mostly single words, some two-word phrases, two exclusions
 Run 1 (the figure, budget 5 s): what the planner does for keywords in one round, in memory:
 index the new items once (feeds.keywords.ItemIndex), then per place look its terms up and
 decide which items reach it (language AND (topic OR include) AND NOT exclusion).
-Run 2: the same through the real repository on a SQLite file, `OutboxRepo.snapshot` for
-`--db-places` places (the read a digest plan makes; rendering and sending are other benches),
-then again with the keywords taken away: the difference is what keywords add to a place.
+Run 2: a whole digest round as the bot runs it, on a SQLite file: `Digests.plan_due` for
+`--db-places` places whose daily digest is due (read the new items once, choose each place's
+items, render its digest, queue it and move its cursor), then the same round with the
+keywords taken away: the difference is what keywords add.
 """
 
 from __future__ import annotations
@@ -30,14 +31,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import func, select
+
+from bot.catalogues import GettextLocalizer, load_catalogues
+from bot.services.digest import Digests
 from bot.storage.engine import make_engine
 from bot.storage.feeds import FeedRepo
 from bot.storage.items import FeedSuccess, ItemRepo
 from bot.storage.migrate import upgrade_to_head
 from bot.storage.outbox import OutboxRepo
 from bot.storage.subscribers import Subscriber, SubscriberRepo
+from bot.storage.tables import outbox, subscribers
 from feeds.keywords import ItemIndex
 from feeds.models import Item, Lang
+from feeds.topics import Taxonomy
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "labelled"
 LANGS = ("ru", "kk", "en")
@@ -95,8 +102,8 @@ def plan_in_memory(items: list[dict], places: list[dict]) -> tuple[float, float,
     return indexed - start, time.perf_counter() - indexed, chosen
 
 
-async def plan_in_sqlite(items: list[dict], places: list[dict]) -> tuple[float, int]:
-    """Seconds for `OutboxRepo.snapshot` of every place on a SQLite file, and items chosen."""
+async def round_in_sqlite(items: list[dict], places: list[dict]) -> tuple[float, int, int]:
+    """Seconds for one `Digests.plan_due` round of every place, items chosen, messages queued."""
     now = datetime.now(UTC)
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite+aiosqlite:///{tmp}/bench.db")
@@ -121,18 +128,30 @@ async def plan_in_sqlite(items: list[dict], places: list[dict]) -> tuple[float, 
             feed.id, batch, success, source="bench", backfill=timedelta(days=1)
         )
         subs = SubscriberRepo(engine)
+        due = now - timedelta(minutes=1)
         for chat, place in enumerate(places, start=1):
             sub = Subscriber(chat, "ru", place["langs"], place["topics"], "daily", ("09:00",),
-                             "Asia/Almaty", "active", 0, None, now, place["terms"])  # fmt: skip
+                             "Asia/Almaty", "active", 0, due, now, place["terms"])  # fmt: skip
             await subs.create(sub, now)
-        box = OutboxRepo(engine)
-        start, chosen = time.perf_counter(), 0
-        for chat in range(1, len(places) + 1):
-            snap = await box.snapshot(chat, limit=100)
-            chosen += len(snap.items) if snap else 0
+        taxonomy = Taxonomy.load(None)
+        digests = Digests(
+            subscribers=subs,
+            outbox=OutboxRepo(engine),
+            topic_order=taxonomy.slugs,
+            localizer=GettextLocalizer(load_catalogues(), taxonomy),
+            backfill=timedelta(days=1),
+            clock=lambda: now,
+        )
+        start = time.perf_counter()
+        planned = await digests.plan_due()
         seconds = time.perf_counter() - start
+        async with engine.connect() as conn:
+            queued = (await conn.execute(select(func.count()).select_from(outbox))).scalar_one()
+            moved = select(func.count()).where(subscribers.c.cursor_item_id > 0)
+            chosen = (await conn.execute(moved)).scalar_one()
         await engine.dispose()
-    return seconds, chosen
+    assert planned == len(places), (planned, len(places))
+    return seconds, int(chosen or 0), int(queued)
 
 
 def main() -> None:
@@ -141,7 +160,7 @@ def main() -> None:
     parser.add_argument("--places", type=int, default=10_000)
     parser.add_argument("--keywords", type=int, default=20)
     parser.add_argument("--items", type=int, default=1_000)
-    parser.add_argument("--db-places", type=int, default=300)
+    parser.add_argument("--db-places", type=int, default=10_000)
     args = parser.parse_args()
     rng = random.Random(10)
     items = load_items(args.items)
@@ -162,11 +181,14 @@ def main() -> None:
         ("with keywords", db_places),
         ("same, no keywords", [{**p, "terms": ()} for p in db_places]),
     ):
-        seconds, chosen = asyncio.run(plan_in_sqlite(items, run))
-        per_place = seconds / max(1, len(run)) * 1000
+        cpu = time.process_time()
+        seconds, moved, queued = asyncio.run(round_in_sqlite(items, run))
+        cpu = time.process_time() - cpu
+        verdict = "ok" if seconds <= 5 else "OVER"
         print(
-            f"  SQLite snapshots, {label}: {per_place:.1f} ms a place "
-            f"({len(run)} places, {chosen} items)"
+            f"  whole round on SQLite, {label}: {seconds:.2f} s for {len(run)} places "
+            f"(budget 5 s: {verdict}), {seconds / max(1, len(run)) * 1000:.2f} ms a place; "
+            f"{queued} messages queued, {moved} cursors moved"
         )
 
 

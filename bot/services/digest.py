@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -13,13 +14,15 @@ from bot.services.ingest import utcnow
 from bot.services.render import DigestItem, DigestText, render_digest
 from bot.services.schedule import next_run
 from bot.storage.items import ItemRow
-from bot.storage.outbox import OutboxRepo, Plan, Snapshot
+from bot.storage.outbox import ItemWindow, OutboxRepo, Plan, Snapshot
 from bot.storage.subscribers import Place, SubscriberRepo
 
 log = logging.getLogger(__name__)
 
 # Before every place: groups and channels have negative ids, and they are paged too.
 BEFORE_ALL_CHATS = Place(-(2**63), -1)
+# Places planned together: read in one query, queued in one transaction.
+ROUND_BATCH = 500
 
 
 class Localizer(Protocol):
@@ -49,6 +52,15 @@ def to_digest_item(row: ItemRow, marks: Mapping[int, tuple[str, ...]] | None = N
         topics=row.topics,
         marks=marks.get(row.id) if marks else None,
     )
+
+
+@dataclass
+class _Round:
+    """What one planning round shares between its places: the items it read, the digests it
+    rendered."""
+
+    window: ItemWindow = field(default_factory=ItemWindow)
+    rendered: dict[tuple[object, ...], list[str]] = field(default_factory=dict)
 
 
 class Digests:
@@ -106,9 +118,10 @@ class Digests:
         tz: str,
         more: int = 0,
         marks: Mapping[int, tuple[str, ...]] | None = None,
+        now: datetime | None = None,
     ) -> list[str]:
         """The HTML message parts of a digest of `rows` for these settings, dated in `tz`."""
-        now = self._clock()
+        now = now or self._clock()
         return render_digest(
             [to_digest_item(r, marks) for r in rows],
             topic_order=self._order,
@@ -120,17 +133,29 @@ class Digests:
             footer=self._l10n.digest_more(locale, more) if more else "",
         )
 
-    def _planner(self, now: datetime, reschedule: bool) -> Callable[[Snapshot], Plan]:
+    def _planner(
+        self, now: datetime, reschedule: bool, rendered: dict[tuple[object, ...], list[str]]
+    ) -> Callable[[Snapshot], Plan]:
+        """Render and schedule a snapshot's digest; places whose digests come out the same
+        (most keep the default settings) share one rendering in `rendered`."""
+
         def plan(snap: Snapshot) -> Plan:
             sub = snap.sub
-            parts = self.render(
-                snap.items,
-                locale=sub.ui_lang or "ru",
-                topics=sub.topics,
-                tz=sub.timezone,
-                more=snap.more,
-                marks=snap.marks,
-            )
+            locale = sub.ui_lang or "ru"
+            marks = tuple(sorted(snap.marks.items()))
+            ids = tuple(r.id for r in snap.items)
+            key = (locale, sub.topics, sub.timezone, snap.more, ids, marks)
+            parts = rendered.get(key)
+            if parts is None:
+                parts = rendered[key] = self.render(
+                    snap.items,
+                    locale=locale,
+                    topics=sub.topics,
+                    tz=sub.timezone,
+                    more=snap.more,
+                    marks=snap.marks,
+                    now=now,
+                )
             if not reschedule:
                 return Plan(parts, None, keep_schedule=True)
             return Plan(parts, next_run(sub.schedule, sub.times, sub.timezone, now))
@@ -143,26 +168,57 @@ class Digests:
         Returns how many items it holds, or None when the place is not subscribed.
         """
         now = self._clock()
-        planner = self._planner(now, reschedule)
+        planner = self._planner(now, reschedule, {})
         count = await self._outbox.plan_snapshot(place, planner, now, limit=self._max_items)
         if count:
             self.on_queued()
         return count
 
+    async def _plan_together(
+        self, places: list[Place], now: datetime, round_: _Round, *, reschedule: bool
+    ) -> tuple[int, list[Place]]:
+        """Plan these places as one batch; returns how many queued a digest, and the places
+        whose settings changed meanwhile (planned again on their own)."""
+        planner = self._planner(now, reschedule, round_.rendered)
+        window = round_.window
+        plans = []
+        for i, snap in enumerate(await self._outbox.snapshots(places, self._max_items, window)):
+            plans.append((snap, planner(snap)))
+            if i % 50 == 49:
+                await asyncio.sleep(0)  # rendering is CPU: let updates be answered meanwhile
+        stale = await self._outbox.commit_all(plans, now)
+        gone = {s.sub.place for s in stale}
+        done = [snap for snap, plan in plans if snap.sub.place not in gone]
+        if any(snap.items for snap in done):
+            self.on_queued()
+        return sum(1 for snap in done if snap.items or reschedule), [*gone]
+
     async def plan_due(self) -> int:
         """Plan the scheduled digests whose time has come; returns how many were planned."""
-        planned = 0
-        for sub in await self._subs.due(self._clock()):
-            if await self.plan(sub.place, reschedule=True) is not None:
-                planned += 1
-        return planned
+        now, round_ = self._clock(), _Round()
+        planned, given_up = 0, set[Place]()
+        while True:
+            due = await self._subs.due(now, ROUND_BATCH + len(given_up))
+            places = [s.place for s in due if s.place not in given_up]
+            if not places:
+                return planned
+            count, stale = await self._plan_together(places, now, round_, reschedule=True)
+            planned += count
+            for place in stale:
+                if await self.plan(place, reschedule=True) is None:
+                    given_up.add(place)  # unsubscribed, or changing under us: next tick
+                else:
+                    planned += 1
 
     async def plan_instant(self) -> int:
         """After a poll brought items: plan for every instant subscriber who is behind."""
+        now, round_ = self._clock(), _Round()
         upto = await self._outbox.max_item_id()
         planned, after = 0, BEFORE_ALL_CHATS
-        while places := await self._subs.instant_behind(upto, after, 500):
-            for place in places:
+        while places := await self._subs.instant_behind(upto, after, ROUND_BATCH):
+            count, stale = await self._plan_together(places, now, round_, reschedule=False)
+            planned += count
+            for place in stale:
                 if await self.plan(place):
                     planned += 1
             after = places[-1]

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.storage.alerts import Marks, alert_clause, prefetch, read_into
 from bot.storage.engine import writing
 from bot.storage.items import ItemRow, to_row
-from bot.storage.subscribers import Place, Subscriber, at, forward, unchanged
+from bot.storage.subscribers import SEEN_BY_PLANS, Place, Subscriber, as_place, forward
 from bot.storage.tables import item_topics, items, muted_sources, outbox, subscribers
-from feeds.keywords import ItemIndex
+from feeds.keywords import ItemIndex, Selection
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +65,9 @@ Planner = Callable[[Subscriber, list[ItemRow]], Plan]
 SnapshotPlanner = Callable[[Snapshot], Plan]
 # A plan whose subscriber changed between reading and queuing is read and rendered again.
 PLAN_ATTEMPTS = 3
+# A planning round keeps the items of its places in memory, at most this many ids back from the
+# newest; a place further behind (rare: a long-stopped subscriber) is read on its own in SQL.
+ROUND_WINDOW = 20_000
 
 
 def pending_items_query(
@@ -129,18 +144,158 @@ async def _take(
     return rows, rows[-1].id, int(more)
 
 
-async def _take_alerts(
-    conn: AsyncConnection, sub: Subscriber, upto: int, limit: int | None, index: ItemIndex
-) -> tuple[list[ItemRow], int, int, Marks]:
-    """`_take` for a place with keywords, and the title words its keywords matched."""
-    await read_into(conn, index, sub.cursor_item_id, upto)
-    found = index.select(sub.keywords)
-    where = alert_clause(sub.topics, found, sub.cursor_item_id, upto)
-    rows, upto, more = await _take(
-        conn, sub.cursor_item_id, upto, sub.langs, None, limit, where, sub.place
+# Move a place's cursor forward (and set its next digest) only while the place is as its
+# snapshot read it: one statement compiled once, however many places a round queues.
+_MOVE = (
+    update(subscribers)
+    .where(
+        subscribers.c.chat_id == bindparam("p_chat"),
+        subscribers.c.thread_id == bindparam("p_thread"),
+        *(
+            subscribers.c[name].is_not_distinct_from(
+                bindparam(f"was_{name}", type_=subscribers.c[name].type)
+            )
+            for name in SEEN_BY_PLANS
+        ),
     )
-    marks = {r.id: index.marks(r.id, found) for r in rows if r.id in found.included}
-    return rows, upto, more, marks
+    .values(cursor_item_id=forward(bindparam("p_upto")), updated_at=bindparam("p_now"))
+)
+_MOVE_AND_RESCHEDULE = _MOVE.values(next_digest_at=bindparam("p_next"))
+
+
+def _move_params(snap: Snapshot, plan: Plan, now: datetime) -> dict[str, object]:
+    was = snap.sub.columns()
+    return {
+        "p_chat": snap.sub.chat_id,
+        "p_thread": snap.sub.thread_id,
+        "p_upto": snap.upto,
+        "p_now": now,
+        "p_next": plan.next_digest_at,
+        **{f"was_{name}": was[name] for name in SEEN_BY_PLANS},
+    }
+
+
+class _SomeStale(Exception):
+    """A place changed since its snapshot: the batch is rolled back and queued one by one."""
+
+
+async def _queue(
+    conn: AsyncConnection, plans: Sequence[tuple[Snapshot, Plan]], now: datetime
+) -> None:
+    """Insert the planned messages, place after place, in the order given."""
+    rows = [
+        {"chat_id": snap.sub.chat_id, "thread_id": snap.sub.thread_id, "text": part,
+         "created_at": now}
+        for snap, plan in plans
+        for part in plan.parts
+    ]  # fmt: skip
+    if rows:
+        await conn.execute(insert(outbox), rows)
+
+
+def _subscriber(row: object) -> Subscriber:
+    return Subscriber.of(row._mapping)  # type: ignore[attr-defined]
+
+
+class ItemWindow:
+    """The pushable items of one planning round, read once and shared by all its places.
+
+    Ten thousand places each asking SQL for their items is ten thousand queries; here the round
+    reads the new items once and every place's filters (languages, topics, keywords, muted
+    sources) are set operations over ids, with the same meaning as `pending_items_query` plus
+    `alert_clause` (tests/integration/test_planning_rounds.py holds the two to one answer).
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[int, ItemRow] = {}
+        self._span: tuple[int, int] | None = None  # ids (low, high] read
+        self._by_lang: dict[str, set[int]] = {}
+        self._by_topic: dict[str, set[int]] = {}
+        self._by_feed: dict[int, set[int]] = {}
+        self._base: dict[tuple[frozenset[str] | None, frozenset[str] | None], frozenset[int]] = {}
+
+    def covers(self, after: int) -> bool:
+        """Whether items after `after` up to the newest read are all here."""
+        return self._span is not None and self._span[0] <= after
+
+    async def read(self, conn: AsyncConnection, after: int, upto: int) -> None:
+        """Read the pushable items in (after, upto] this window lacks."""
+        if self._span is None:
+            gaps = [(after, upto)] if upto > after else []
+        else:
+            low, high = self._span
+            gaps = [(a, b) for a, b in ((after, low), (high, upto)) if b > a]
+        for low, high in gaps:
+            query = select(items).where(items.c.id > low, items.c.id <= high, items.c.pushable)
+            for row in map(to_row, await conn.execute(query)):
+                self._add(row)
+        if gaps:
+            self._base.clear()
+            low, high = self._span or (after, upto)
+            self._span = (min(low, after), max(high, upto))
+
+    def _add(self, row: ItemRow) -> None:
+        self._rows[row.id] = row
+        self._by_lang.setdefault(row.lang, set()).add(row.id)
+        for topic in row.topics:
+            self._by_topic.setdefault(topic, set()).add(row.id)
+        if row.feed_id is not None:
+            self._by_feed.setdefault(row.feed_id, set()).add(row.id)
+
+    def _in_langs(self, langs: frozenset[str] | None) -> frozenset[int]:
+        """Ids in the chosen languages (all read ids when every language is chosen)."""
+        return self._matching(langs, None)
+
+    def _matching(
+        self, langs: frozenset[str] | None, topics: frozenset[str] | None
+    ) -> frozenset[int]:
+        """Ids in the chosen languages and (when topics are chosen) in one of those topics."""
+        key = (langs, topics)
+        if key not in self._base:
+            if langs is None:
+                ids = frozenset(self._rows)
+            else:
+                ids = frozenset().union(*(self._by_lang.get(x, ()) for x in langs))
+            if topics is not None:
+                ids &= frozenset().union(*(self._by_topic.get(t, ()) for t in topics))
+            self._base[key] = ids
+        return self._base[key]
+
+    def choose(
+        self,
+        sub: Subscriber,
+        upto: int,
+        limit: int | None,
+        muted: Iterable[int] = (),
+        found: Selection | None = None,
+    ) -> tuple[list[ItemRow], int, int]:
+        """As `_take` (with `alert_clause` when `found`): items, the cursor after them, more."""
+        ids = self._matching(sub.langs, sub.topics)
+        if found is not None:
+            if sub.topics is not None and found.included:
+                ids = ids | (found.included & self._in_langs(sub.langs))
+            if found.excluded:
+                ids = ids - found.excluded
+        for feed_id in muted:
+            ids = ids - self._by_feed.get(feed_id, set())
+        after = sub.cursor_item_id
+        chosen = sorted(i for i in ids if after < i <= upto)
+        if limit is None or len(chosen) <= limit:
+            return [self._rows[i] for i in chosen], upto, 0
+        return [self._rows[i] for i in chosen[:limit]], chosen[limit - 1], len(chosen) - limit
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+async def _muted(conn: AsyncConnection, places: Sequence[Place]) -> dict[Place, list[int]]:
+    """The feeds each of these places muted."""
+    key = tuple_(muted_sources.c.chat_id, muted_sources.c.thread_id)
+    query = select(muted_sources).where(key.in_([(p.chat_id, p.thread_id) for p in places]))
+    out: dict[Place, list[int]] = {}
+    for row in await conn.execute(query):
+        out.setdefault(Place(row.chat_id, row.thread_id), []).append(row.feed_id)
+    return out
 
 
 class OutboxRepo:
@@ -170,31 +325,74 @@ class OutboxRepo:
         return rows, more
 
     async def snapshot(self, place: Place | int, limit: int | None = None) -> Snapshot | None:
-        """The subscriber and its next digest's items; None when it is not subscribed.
+        """The subscriber and its next digest's items; None when it is not subscribed."""
+        snaps = await self.snapshots([as_place(place)], limit)
+        return snaps[0] if snaps else None
 
-        A short read: on PostgreSQL the lock that keeps ids in commit order is held while the
-        items are read, never while they are rendered, so polls wait for a moment at most.
-        A place with keywords indexes the new items before the lock (once a round, see
-        bot/storage/alerts.py), so the lock is not held while they are indexed either.
+    async def snapshots(
+        self, places: Sequence[Place], limit: int | None = None, window: ItemWindow | None = None
+    ) -> list[Snapshot]:
+        """Each subscribed place's next digest, in one short read for all of them.
+
+        On PostgreSQL the lock that keeps ids in commit order is held while the items are read,
+        never while they are chosen or rendered, so polls wait for a moment at most. Keyword
+        places index the new items before the lock (once a round, see bot/storage/alerts.py).
+        With a `window`, the places within ROUND_WINDOW ids of the newest item choose from
+        the items the round read once; without one (a single /digest), each is read in SQL.
         """
+        if not places:
+            return []
+        key = tuple_(subscribers.c.chat_id, subscribers.c.thread_id)
+        wanted = [(p.chat_id, p.thread_id) for p in places]
         async with self._engine.connect() as conn:
-            row = (await conn.execute(select(subscribers).where(*at(place)))).first()
-            if row is None:
-                return None
-            sub = Subscriber.of(row._mapping)
-            if sub.keywords:
-                await prefetch(conn, self.keyword_index, sub.cursor_item_id)
+            rows = await conn.execute(select(subscribers).where(key.in_(wanted)))
+            found_subs = {(s.chat_id, s.thread_id): s for s in map(_subscriber, rows)}
+            subs = [found_subs[w] for w in wanted if w in found_subs]
+            if not subs:
+                return []
+            keyed = [s for s in subs if s.keywords]
+            if keyed:
+                await prefetch(conn, self.keyword_index, min(s.cursor_item_id for s in keyed))
             newest = await _committed_max_item_id(conn)
+            if keyed:
+                low = min(s.cursor_item_id for s in keyed)
+                await read_into(conn, self.keyword_index, low, newest)
+            floor = newest - ROUND_WINDOW
+            alone = [s for s in subs if window is None or s.cursor_item_id < floor]
+            together = [s for s in subs if window is not None and s.cursor_item_id >= floor]
+            if together and window is not None:
+                await window.read(conn, min(s.cursor_item_id for s in together), newest)
+                muted = await _muted(conn, [s.place for s in together])
+            snaps = {s.place: await self._read_alone(conn, s, newest, limit) for s in alone}
+        for sub in together:
+            assert window is not None
             upto = max(newest, sub.cursor_item_id)
-            if sub.keywords:
-                found, upto, more, marks = await _take_alerts(
-                    conn, sub, upto, limit, self.keyword_index
-                )
-                return Snapshot(sub, found, upto, more, marks)
-            found, upto, more = await _take(
-                conn, sub.cursor_item_id, upto, sub.langs, sub.topics, limit, place=sub.place
+            found = self.keyword_index.select(sub.keywords) if sub.keywords else None
+            chosen, upto, more = window.choose(sub, upto, limit, muted.get(sub.place, ()), found)
+            snaps[sub.place] = Snapshot(sub, chosen, upto, more, self._marks(chosen, found))
+        return [snaps[s.place] for s in subs]
+
+    async def _read_alone(
+        self, conn: AsyncConnection, sub: Subscriber, newest: int, limit: int | None
+    ) -> Snapshot:
+        upto = max(newest, sub.cursor_item_id)
+        if sub.keywords:
+            found = self.keyword_index.select(sub.keywords)
+            where = alert_clause(sub.topics, found, sub.cursor_item_id, upto)
+            rows, upto, more = await _take(
+                conn, sub.cursor_item_id, upto, sub.langs, None, limit, where, sub.place
             )
-        return Snapshot(sub, found, upto, more)
+            return Snapshot(sub, rows, upto, more, self._marks(rows, found))
+        rows, upto, more = await _take(
+            conn, sub.cursor_item_id, upto, sub.langs, sub.topics, limit, place=sub.place
+        )
+        return Snapshot(sub, rows, upto, more)
+
+    def _marks(self, rows: list[ItemRow], found: Selection | None) -> Marks:
+        """The title words each keyword-matched item shows in bold."""
+        if found is None:
+            return {}
+        return self.keyword_index.marks_of((r.id for r in rows), found)
 
     async def commit(self, snap: Snapshot, plan: Plan, now: datetime) -> bool:
         """Queue a rendered digest and move the cursor past it, in one transaction.
@@ -202,18 +400,46 @@ class OutboxRepo:
         Only if the subscriber is as the snapshot read it (cursor and settings): otherwise
         another planner took these items or the settings changed, and False is returned.
         """
-        values: dict[str, object] = {"cursor_item_id": forward(snap.upto), "updated_at": now}
-        if not plan.keep_schedule:
-            values["next_digest_at"] = plan.next_digest_at
+        return not await self.commit_all([(snap, plan)], now)
+
+    async def commit_all(
+        self, plans: Sequence[tuple[Snapshot, Plan]], now: datetime
+    ) -> list[Snapshot]:
+        """`commit` for many places in one transaction; returns the snapshots that went stale.
+
+        A stale one (its subscriber changed since the snapshot) queues nothing and moves
+        nothing; the others are queued, in the order given.
+        """
+        if len(plans) > 1 and self._engine.dialect.supports_sane_multi_rowcount:
+            try:
+                async with writing(self._engine) as conn:
+                    await self._commit_together(conn, plans, now)
+                return []
+            except _SomeStale:
+                pass  # rolled back: find which ones, one by one
+        stale: list[Snapshot] = []
         async with writing(self._engine) as conn:
-            moved = await conn.execute(
-                update(subscribers).where(*unchanged(snap.sub)).values(**values)
-            )
-            if moved.rowcount != 1:
-                await conn.rollback()
-                return False
-            await self._queue(conn, snap.sub.place, plan.parts, now)
-        return True
+            for snap, plan in plans:
+                moved = await conn.execute(
+                    _MOVE if plan.keep_schedule else _MOVE_AND_RESCHEDULE,
+                    _move_params(snap, plan, now),
+                )
+                if moved.rowcount != 1:
+                    stale.append(snap)
+            gone = {id(snap) for snap in stale}
+            await _queue(conn, [(s, p) for s, p in plans if id(s) not in gone], now)
+        return stale
+
+    @staticmethod
+    async def _commit_together(
+        conn: AsyncConnection, plans: Sequence[tuple[Snapshot, Plan]], now: datetime
+    ) -> None:
+        """Every move in one executemany (SQLite counts the rows it changed in all)."""
+        for statement, keep in ((_MOVE, True), (_MOVE_AND_RESCHEDULE, False)):
+            params = [_move_params(s, p, now) for s, p in plans if p.keep_schedule == keep]
+            if params and (await conn.execute(statement, params)).rowcount != len(params):
+                raise _SomeStale
+        await _queue(conn, plans, now)
 
     async def plan(
         self, place: Place | int, planner: Planner, now: datetime, *, limit: int | None = None
@@ -243,20 +469,6 @@ class OutboxRepo:
             if await self.commit(snap, planner(snap), now):
                 return len(snap.items)
         return None
-
-    @staticmethod
-    async def _queue(conn: AsyncConnection, place: Place, parts: list[str], now: datetime) -> None:
-        if parts:
-            rows = [
-                {
-                    "chat_id": place.chat_id,
-                    "thread_id": place.thread_id,
-                    "text": p,
-                    "created_at": now,
-                }
-                for p in parts
-            ]
-            await conn.execute(insert(outbox), rows)
 
     async def pending(self, limit: int, after_id: int = 0) -> list[Pending]:
         """Unsent messages to active subscribers, in the order they were planned."""

@@ -59,10 +59,12 @@ def forward(to: int) -> ColumnElement[int]:
     return case((cursor < to, to), else_=cursor)
 
 
-def unchanged(sub: Subscriber) -> list[ColumnElement[bool]]:
-    """Conditions that hold while the stored subscriber still has `sub`'s cursor and settings."""
-    values = {k: v for k, v in sub.columns().items() if k != "next_digest_at"}
-    return at(sub.place) + [_same(k, v) for k, v in values.items()]
+# What a digest plan checks is still as it read it before moving the cursor: every stored
+# setting and the cursor itself (the schedule's next time is the plan's to set).
+SEEN_BY_PLANS = (
+    "ui_lang", "langs", "topics", "schedule", "times", "timezone", "status", "cursor_item_id",
+    "keywords",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

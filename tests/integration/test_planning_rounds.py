@@ -1,0 +1,154 @@
+"""Planning rounds on SQLite and PostgreSQL: many places chosen from one read of the items.
+
+A round (the digest tick, an instant round) reads the new items once and chooses every
+place's digest in memory; a single /digest asks SQL. Both must give a place the same digest,
+whatever its languages, topics, keywords, muted sources and cursor.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.storage.feeds import FeedRepo
+from bot.storage.items import FeedSuccess, ItemRepo
+from bot.storage.outbox import ItemWindow, OutboxRepo, Plan
+from bot.storage.sources import MutedRepo
+from bot.storage.subscribers import SEEN_BY_PLANS, Place, SubscriberRepo
+from bot.storage.tables import outbox, subscribers
+from feeds.models import Item, Lang
+from tests.integration.test_outbox import BACKFILL, NOW, subscriber
+
+TOPICS = ("politics", "unions", "education", "economy")
+WORDS = ("забастовка", "шахтёры", "зарплата", "ереуіл", "мектеп", "strike", "бюджет", "погода")
+TERMS = ("забастовка", "ереуіл", "strike", '"шахтёры забастовка"', "-погода", "-бюджет")
+
+
+async def many_items(engine: AsyncEngine, rng: random.Random) -> list[int]:
+    """120 items from three feeds in random languages and topics; returns the feed ids."""
+    feeds = FeedRepo(engine)
+    feed_ids = []
+    for n in range(3):
+        feed = await feeds.add(
+            url=f"https://news{n}.example.kz/rss", title=f"News {n}", site_url=None,
+            lang_hint=None, now=NOW,
+        )  # fmt: skip
+        feed_ids.append(feed.id)
+    for i in range(120):
+        words = " ".join(rng.sample(WORDS, 3))
+        item = Item(
+            key=f"k{i}",
+            url=f"https://news.example.kz/{i}",
+            title=f"Новость {i}: {words}",
+            summary="",
+            published=NOW - timedelta(minutes=i),
+            lang=rng.choice((Lang.RU, Lang.KK, Lang.EN)),
+            topics=frozenset(rng.sample(TOPICS, rng.randint(0, 2))),
+        )
+        success = FeedSuccess(None, None, None, NOW, NOW + timedelta(minutes=5))
+        await ItemRepo(engine).store_poll(
+            rng.choice(feed_ids), [item], success, source="News", backfill=BACKFILL
+        )
+    return feed_ids
+
+
+async def random_places(
+    engine: AsyncEngine, rng: random.Random, feed_ids: list[int], count: int
+) -> list[Place]:
+    """Places with every kind of filter, some muting a feed, cursors spread over the items."""
+    repo, sources = SubscriberRepo(engine), MutedRepo(engine)
+    places = []
+    for chat in range(1, count + 1):
+        langs = rng.choice((None, frozenset({"ru"}), frozenset({"kk", "en"})))
+        topics = rng.choice((None, frozenset(), frozenset({"unions"}), frozenset(TOPICS[:2])))
+        sub = subscriber(chat, langs=langs, topics=topics)
+        keywords = tuple(rng.sample(TERMS, rng.randint(0, 3)))
+        cursor = rng.choice((0, 0, 30, 90, 119, 200))
+        sub = type(sub)(**{**_fields(sub), "keywords": keywords, "cursor_item_id": cursor})
+        await repo.create(sub, NOW)
+        if rng.random() < 0.3:
+            await sources.toggle(sub.place, rng.choice(feed_ids))
+        places.append(sub.place)
+    return places
+
+
+def _fields(sub: object) -> dict[str, object]:
+    return {name: getattr(sub, name) for name in sub.__slots__}  # type: ignore[attr-defined]
+
+
+async def test_a_round_chooses_for_each_place_what_its_own_digest_would(
+    engine: AsyncEngine,
+) -> None:
+    rng = random.Random(7)
+    feed_ids = await many_items(engine, rng)
+    places = await random_places(engine, rng, feed_ids, 60)
+    box = OutboxRepo(engine)
+
+    for limit in (None, 5):
+        together = await box.snapshots(places, limit, ItemWindow())
+        alone = [await box.snapshot(place, limit) for place in places]
+
+        assert [s.sub.place for s in together] == places
+        for one, other in zip(together, alone, strict=True):
+            assert other is not None
+            assert [r.id for r in one.items] == [r.id for r in other.items], one.sub
+            assert (one.upto, one.more, one.marks) == (other.upto, other.more, other.marks)
+    chosen = sum(len(s.items) for s in together)
+    assert 0 < chosen < 60 * 5  # the filters and cursors leave some places short or empty
+
+
+async def test_a_place_far_behind_the_round_is_read_on_its_own(engine: AsyncEngine) -> None:
+    """A round keeps only the newest ROUND_WINDOW ids in memory; older cursors still work."""
+    rng = random.Random(8)
+    feed_ids = await many_items(engine, rng)
+    places = await random_places(engine, rng, feed_ids, 10)
+    box = OutboxRepo(engine)
+    import bot.storage.outbox as module
+
+    window = ItemWindow()
+    saved, module.ROUND_WINDOW = module.ROUND_WINDOW, 50
+    try:
+        together = await box.snapshots(places, 5, window)
+    finally:
+        module.ROUND_WINDOW = saved
+    alone = [await box.snapshot(place, 5) for place in places]
+
+    assert len(window) <= 120 - 119 + 50  # never the items before the window's floor
+    for one, other in zip(together, alone, strict=True):
+        assert other is not None
+        assert [r.id for r in one.items] == [r.id for r in other.items]
+
+
+async def test_a_round_queues_every_place_in_one_go_and_skips_a_changed_one(
+    engine: AsyncEngine,
+) -> None:
+    rng = random.Random(9)
+    feed_ids = await many_items(engine, rng)
+    places = await random_places(engine, rng, feed_ids, 20)
+    box = OutboxRepo(engine)
+    snaps = await box.snapshots(places, 5, ItemWindow())
+    # The first place changes its languages after the round read it.
+    await SubscriberRepo(engine).update(places[0], NOW, langs=frozenset({"en"}))
+
+    stale = await box.commit_all([(s, Plan([f"d{s.sub.chat_id}"], None)) for s in snaps], NOW)
+
+    assert [s.sub.place for s in stale] == [places[0]]
+    async with engine.connect() as conn:
+        texts = [r.text for r in await conn.execute(select(outbox.c.text).order_by(outbox.c.id))]
+        cursors = dict(
+            (r.chat_id, r.cursor_item_id)
+            for r in await conn.execute(select(subscribers.c.chat_id, subscribers.c.cursor_item_id))
+        )
+        assert (await conn.execute(select(func.count()).select_from(outbox))).scalar_one() == 19
+    assert texts == [f"d{p.chat_id}" for p in places[1:]]
+    assert cursors[places[0].chat_id] == snaps[0].sub.cursor_item_id  # untouched
+    for snap in snaps[1:]:
+        assert cursors[snap.sub.chat_id] == max(snap.upto, snap.sub.cursor_item_id)
+
+
+def test_a_plan_checks_every_setting_it_read_before_moving_the_cursor() -> None:
+    """A setting added to subscribers but not to SEEN_BY_PLANS could change mid-plan unseen."""
+    assert set(SEEN_BY_PLANS) == set(subscriber(1).columns()) - {"next_digest_at"}
