@@ -98,6 +98,7 @@ class HabarApp:
             take=coord.claim_outbox,
         )
         self.res.digests.on_queued = self._queued
+        self.res.digests.turn = coord.planning_turn
         self.clock = Clock(
             feeds=self.res.feeds,
             poller=self.res.poller,

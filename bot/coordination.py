@@ -43,6 +43,8 @@ FEED_LEASE = timedelta(seconds=120)
 OUTBOX_LEASE = timedelta(seconds=30)  # renewed every third of it; a dead one's chats move on
 UPDATES_LEASE = 20.0  # seconds; a standby asks every UPDATES_RETRY, so it takes over within 30 s
 UPDATES_RETRY = 2.0
+# One instance plans a digest round at a time; a dead one's turn lapses after this long.
+PLANNING_LEASE = 120.0  # seconds
 CLAIM_BATCH = 50  # messages an instance claims at once when it shares the work
 NEEDS_REDIS = (
     "another Habar instance is running on this PostgreSQL database: several instances need "
@@ -91,6 +93,11 @@ class Coordination:
         limit = min(limit, self.claim_batch)
         return await self._claims.claim(self.instance_id, limit, after_id, _now(), OUTBOX_LEASE)
 
+    @asynccontextmanager
+    async def planning_turn(self) -> AsyncIterator[bool]:
+        """Whether this instance plans the digest round now (always, when alone)."""
+        yield True
+
     async def updates_turn(self) -> None:
         """Wait until this instance may call getUpdates (always at once when alone)."""
 
@@ -132,12 +139,23 @@ class SharedCoordination(Coordination):
 
         self._redis = redis
         self._updates = RedisLease(redis, "habar:getupdates", self.instance_id, UPDATES_LEASE)
+        self._planning = RedisLease(redis, "habar:planning", self.instance_id, PLANNING_LEASE)
         self._offset_key = "habar:getupdates:offset"
         self._holding = False
         self._writes: set[asyncio.Task[Any]] = set()
         # Several: a claim holds about what one instance sends in a few seconds, so the others
         # share the queue and a killed instance leaves little behind.
         self.claim_batch = CLAIM_BATCH
+
+    @asynccontextmanager
+    async def planning_turn(self) -> AsyncIterator[bool]:
+        """Plan a round only while no other instance does: the planning lease in Redis."""
+        mine = await self._planning.try_hold()
+        try:
+            yield mine
+        finally:
+            if mine:
+                await self._planning.release()
 
     async def updates_turn(self) -> None:
         """Hold the getUpdates lease, waiting while another instance holds it."""

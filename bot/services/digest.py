@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -54,6 +55,12 @@ def to_digest_item(row: ItemRow, marks: Mapping[int, tuple[str, ...]] | None = N
     )
 
 
+@asynccontextmanager
+async def always_mine() -> AsyncIterator[bool]:
+    """The planning turn of an instance that runs alone: always its own."""
+    yield True
+
+
 @dataclass
 class _Round:
     """What one planning round shares between its places: the items it read, the digests it
@@ -77,6 +84,7 @@ class Digests:
         max_items: int = 100,
         on_queued: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utcnow,
+        turn: Callable[[], AbstractAsyncContextManager[bool]] = always_mine,
     ) -> None:
         self._subs = subscribers
         self._outbox = outbox
@@ -86,6 +94,9 @@ class Digests:
         self._max_items = max_items
         self.on_queued = on_queued
         self._clock = clock
+        # Several instances: one plans a round at a time, the others skip it (the round would
+        # find nothing left to queue, after reading and rendering it all again).
+        self.turn = turn
         self._instant_again = False
         self._instant_task: asyncio.Task[None] | None = None
 
@@ -194,7 +205,14 @@ class Digests:
         return sum(1 for snap in done if snap.items or reschedule), [*gone]
 
     async def plan_due(self) -> int:
-        """Plan the scheduled digests whose time has come; returns how many were planned."""
+        """Plan the scheduled digests whose time has come; returns how many were planned.
+
+        Nothing when another instance is planning a round (it plans these too).
+        """
+        async with self.turn() as mine:
+            return await self._plan_due() if mine else 0
+
+    async def _plan_due(self) -> int:
         now, round_ = self._clock(), _Round()
         planned, given_up = 0, set[Place]()
         while True:
@@ -211,7 +229,14 @@ class Digests:
                     planned += 1
 
     async def plan_instant(self) -> int:
-        """After a poll brought items: plan for every instant subscriber who is behind."""
+        """After a poll brought items: plan for every instant subscriber who is behind.
+
+        Nothing when another instance is planning a round: the digest tick asks again.
+        """
+        async with self.turn() as mine:
+            return await self._plan_instant() if mine else 0
+
+    async def _plan_instant(self) -> int:
         now, round_ = self._clock(), _Round()
         upto = await self._outbox.max_item_id()
         planned, after = 0, BEFORE_ALL_CHATS
