@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.cli_feeds import feed_add, feed_export, feed_import, opml_file, progress
@@ -125,16 +127,33 @@ async def _offline(settings: Settings, args: argparse.Namespace) -> int:
         if args.command == "preview":
             return await _preview(res, args)
         if args.command == "poll":
-            feeds = await res.feeds.list()
-            with progress(len(feeds), "feed") as step:
-                outcomes = await res.poller.run_once(feeds, on_done=step)
-            for o in outcomes:
-                status = o.status if o.ok else f"error {o.status}: {o.detail}".rstrip(": ")
-                print(f"#{o.feed_id} {o.title or o.url}: {o.new_items} new, {status}")
-            if not outcomes:
-                print("no feeds: add one with `python -m bot feed add URL`")
-            return 0
+            return await _poll_once(res)
         return await _items(res, args)
+
+
+async def _poll_once(res: Resources) -> int:
+    """Poll every feed now, except those a running bot is polling at this moment."""
+    from bot.storage.feeds import FEED_LEASE
+
+    owner = f"cli:{os.getpid()}"
+    every = await res.feeds.list()
+    now = datetime.now(UTC)
+    try:
+        feeds = await res.feeds.claim_due(owner, now, FEED_LEASE, len(every) + 1, every=True)
+        with progress(len(feeds), "feed") as step:
+            outcomes = await res.poller.run_once(feeds, on_done=step)
+    finally:
+        await res.feeds.free_leases(owner)
+    for o in outcomes:
+        status = o.status if o.ok else f"error {o.status}: {o.detail}".rstrip(": ")
+        print(f"#{o.feed_id} {o.title or o.url}: {o.new_items} new, {status}")
+    taken = {f.id for f in feeds}
+    for feed in every:
+        if feed.id not in taken:
+            print(f"#{feed.id} {feed.title or feed.url}: skipped, a running bot is polling it")
+    if not every:
+        print("no feeds: add one with `python -m bot feed add URL`")
+    return 0
 
 
 async def _feed(res: Resources, args: argparse.Namespace) -> int:

@@ -31,15 +31,12 @@ from bot.config import Settings
 from bot.ratelimit import RateLimiter
 from bot.resources import Resources
 from bot.storage.claims import OutboxClaims
-from bot.storage.feeds import FeedRow
+from bot.storage.feeds import FEED_LEASE, FeedRow
 from bot.storage.instances import instance_lock
 from bot.storage.outbox import Pending
 
 log = logging.getLogger(__name__)
 
-# A poll's fetch gives up after FetchLimits.total_timeout (60 s); a dead instance's feeds are
-# free again after two of those, and a live one's poll always ends before its lease does.
-FEED_LEASE = timedelta(seconds=120)
 OUTBOX_LEASE = timedelta(seconds=30)  # renewed every third of it; a dead one's chats move on
 UPDATES_LEASE = 20.0  # seconds; a standby asks every UPDATES_RETRY, so it takes over within 30 s
 UPDATES_RETRY = 2.0

@@ -66,12 +66,14 @@ class FeedAdmin:
             raise FeedAdminError(exc.kind.value, exc.detail) from None
         now = utcnow()
         try:
+            # Not due before its first items are stored below: no instance polls it meanwhile.
             feed = await self._feeds.add(
                 url=url,
                 title=processed.title,
                 site_url=processed.site_url,
                 lang_hint=lang,
                 now=now,
+                next_check_at=self._ingest.next_check(now),
             )
         except DuplicateFeed:
             raise FeedAdminError("duplicate", url) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, true, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -49,6 +49,11 @@ class FeedRow:
         return cls(**{c.name: row[c.name] for c in feeds.c}, item_count=item_count)
 
 
+# A poll's fetch gives up after FetchLimits.total_timeout (60 s); a dead instance's feeds are
+# free again after two of those, and a live one's poll always ends before its lease does.
+FEED_LEASE = timedelta(seconds=120)
+
+
 class FeedRepo:
     """Reads and writes feeds; each method is one short transaction."""
 
@@ -56,9 +61,17 @@ class FeedRepo:
         self._engine = engine
 
     async def add(
-        self, *, url: str, title: str, site_url: str | None, lang_hint: str | None, now: datetime
+        self,
+        *,
+        url: str,
+        title: str,
+        site_url: str | None,
+        lang_hint: str | None,
+        now: datetime,
+        next_check_at: datetime | None = None,
     ) -> FeedRow:
-        """Store a new feed, due for polling at once; DuplicateFeed if the URL is known."""
+        """Store a new feed, due for polling at `next_check_at` (at once by default);
+        DuplicateFeed if the URL is known."""
         values = {
             "url": url,
             "title": title[:500],
@@ -66,7 +79,7 @@ class FeedRepo:
             "site_url": site_url if site_url and len(site_url) <= SITE_URL_MAX else None,
             "lang_hint": lang_hint,
             "created_at": now,
-            "next_check_at": now,
+            "next_check_at": next_check_at or now,
             "failure_count": 0,
         }
         try:
@@ -126,18 +139,20 @@ class FeedRepo:
         return [FeedRow.of(r._mapping) for r in rows]
 
     async def claim_due(
-        self, owner: str, now: datetime, lease: timedelta, limit: int
+        self, owner: str, now: datetime, lease: timedelta, limit: int, *, every: bool = False
     ) -> list[FeedRow]:
-        """Lease up to `limit` due feeds that no live instance holds, most overdue first.
+        """Lease up to `limit` due feeds (`every`: due or not) that no live instance holds,
+        most overdue first.
 
         Rows another instance is leasing at this moment are skipped, not waited for (FOR UPDATE
         SKIP LOCKED on PostgreSQL; SQLite has one writer), so no feed is polled by two instances
         at once. A poll's result clears the lease; a dead instance's lease simply expires.
         """
         free = or_(feeds.c.lease_until.is_(None), feeds.c.lease_until <= now)
+        due = true() if every else feeds.c.next_check_at <= now
         picked = (
             select(feeds.c.id)
-            .where(feeds.c.next_check_at <= now, free)
+            .where(due, free)
             .order_by(feeds.c.next_check_at)
             .limit(limit)
             .with_for_update(skip_locked=True)

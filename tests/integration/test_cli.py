@@ -136,3 +136,42 @@ async def test_preview_prints_the_digest_a_subscriber_would_get(
     code, _, err = await habar(env, "preview", "--topics", "nosuch")
     assert code == 2
     assert "unions" in err  # names the valid values
+
+
+async def test_poll_once_leaves_alone_a_feed_a_running_bot_is_polling(
+    feed_server: FeedServer, env: dict[str, str]
+) -> None:
+    """Several instances lease feeds; `poll --once` beside them polls only the free ones."""
+    from sqlalchemy import update
+
+    from bot.storage.engine import make_engine
+    from bot.storage.feeds import FEED_LEASE, FeedRepo
+    from bot.storage.tables import feeds
+
+    busy = feed_server.add("/busy.xml", rss([UNIONS_KK], title="Busy"))
+    free = feed_server.add("/free.xml", rss([SCHOOL_RU], title="Free"))
+    for url in (busy, free):
+        assert (await habar(env, "feed", "add", url))[0] == 0
+    engine = make_engine(env["DATABASE_URL"])
+    try:
+        repo = FeedRepo(engine)
+        busy_row, free_row = await repo.get_by_url(busy), await repo.get_by_url(free)
+        assert busy_row is not None and free_row is not None
+        # A running instance leased the first feed a moment ago and is fetching it.
+        async with engine.begin() as conn:
+            lease = {"lease_owner": "bot-1", "lease_until": datetime.now(UTC) + FEED_LEASE}
+            await conn.execute(update(feeds).where(feeds.c.id == busy_row.id).values(lease))
+        hits = len(feed_server.log)
+
+        code, out, _ = await habar(env, "poll", "--once")
+
+        assert code == 0
+        assert out.splitlines() == [
+            f"#{free_row.id} Free: 0 new, not_modified",
+            f"#{busy_row.id} Busy: skipped, a running bot is polling it",
+        ]
+        assert [h.path for h in feed_server.log[hits:]] == ["/free.xml"]
+        after = await repo.get(busy_row.id)
+        assert after is not None and after.lease_owner == "bot-1"  # still the bot's
+    finally:
+        await engine.dispose()

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, text
@@ -325,3 +326,22 @@ async def test_a_poll_the_database_refuses_is_the_feeds_failure_and_backs_off(
     assert (listed.last_error_kind, listed.failure_count, listed.item_count) == ("storage", 2, 0)
     assert listed.last_error_detail and "unique" in listed.last_error_detail.lower()
     assert timedelta(seconds=300) < delays[0] < delays[1]
+
+
+async def test_a_feed_being_added_is_not_due_for_another_instance(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    """/addfeed stores the feed, then its first items: no poll tick may take it in between."""
+    seen_due: list[list[int]] = []
+    store_poll = res.items.store_poll
+
+    async def looking(*args: Any, **kwargs: Any) -> int:
+        seen_due.append([f.id for f in await res.feeds.due(datetime.now(UTC))])
+        return await store_poll(*args, **kwargs)
+
+    res.items.store_poll = looking  # type: ignore[method-assign]
+    added = await res.feed_admin.add(feed_server.add("/new.xml", rss([story(1)])))
+
+    assert added.items == 1
+    assert seen_due == [[]]  # stored, but not due while its first items were being stored
+    assert await res.feeds.due(datetime.now(UTC)) == []

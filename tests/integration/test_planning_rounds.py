@@ -138,10 +138,8 @@ async def test_a_round_queues_every_place_in_one_go_and_skips_a_changed_one(
     assert [s.sub.place for s in stale] == [places[0]]
     async with engine.connect() as conn:
         texts = [r.text for r in await conn.execute(select(outbox.c.text).order_by(outbox.c.id))]
-        cursors = dict(
-            (r.chat_id, r.cursor_item_id)
-            for r in await conn.execute(select(subscribers.c.chat_id, subscribers.c.cursor_item_id))
-        )
+        rows = await conn.execute(select(subscribers.c.chat_id, subscribers.c.cursor_item_id))
+        cursors = {r.chat_id: r.cursor_item_id for r in rows}
         assert (await conn.execute(select(func.count()).select_from(outbox))).scalar_one() == 19
     assert texts == [f"d{p.chat_id}" for p in places[1:]]
     assert cursors[places[0].chat_id] == snaps[0].sub.cursor_item_id  # untouched
