@@ -82,3 +82,28 @@ def test_language_counts_are_the_ones_sources_md_states(items: list[dict]) -> No
     variants = Counter(item["variant"] for item in items)
     assert (langs["kk"], langs["ru"], langs["en"]) == (kk, ru, en)
     assert (variants["latin"], variants["arabic"]) == (latin, arabic)
+
+
+TOPIC_SLUGS = {
+    "politics", "unions", "education", "health", "economy", "social", "youth", "culture",
+}  # fmt: skip
+
+
+def test_every_item_is_labelled_by_two_passes_and_split_once(items: list[dict]) -> None:
+    """labels.jsonl holds both passes and the adjudication; the splits partition the items."""
+    labour = _read(CORPUS / "items_labour.jsonl")
+    labels = {row["id"]: row for row in _read(CORPUS / "labels.jsonl")}
+    assert set(labels) == {item["id"] for item in items + labour}
+    for row in labels.values():
+        for name in ("a", "b", "topics"):
+            assert set(row[name]) <= TOPIC_SLUGS and len(row[name]) <= 2, row["id"]
+        agreed = row["a"] == row["b"]
+        assert (row["adjudicated"] is None) == agreed, row["id"]
+        assert row["topics"] == (row["a"] if agreed else row["adjudicated"]), row["id"]
+    splits = {n: _read(CORPUS / "labelled" / f"{n}.jsonl") for n in ("train", "dev", "test")}
+    ids = [row["id"] for rows in splits.values() for row in rows]
+    assert sorted(ids) == sorted(labels)  # each item in exactly one split
+    for rows in splits.values():
+        for row in rows:
+            assert row["topics"] == labels[row["id"]]["topics"], row["id"]
+    assert not [r["id"] for r in splits["test"] if r["batch"] == "ministry-dataset"]
