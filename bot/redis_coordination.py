@@ -73,6 +73,9 @@ _DONE = (
     _NOW
     + """
 local chat, token, per_chat = ARGV[1], ARGV[2], tonumber(ARGV[3])
+-- Telegram answered ARGV[4] ms before this call left the instance, so at least that long
+-- before now: the send counts from then (it reached Telegram before it was answered).
+now = now - math.max(0, tonumber(ARGV[4] or '0'))
 redis.call('ZREM', p .. ':flying', token)
 redis.call('ZADD', p .. ':done', now, token)
 redis.call('PEXPIRE', p .. ':done', 60000)
@@ -234,11 +237,15 @@ class RedisRateLimiter:
                 if code == 0:
                     return token
 
-    async def done(self, chat_id: int | None, token: str) -> None:
-        """Telegram answered (or the send failed): pauses it asked for first, then the count."""
+    async def done(
+        self, chat_id: int | None, token: str, answered: float | None = None
+    ) -> None:
+        """Telegram answered (or the send failed) at `answered` (this process's clock; now by
+        default): pauses it asked for first, then the count, from when it was answered."""
         await self._flush()
         chat = "" if chat_id is None else str(chat_id)
-        await self._call(self._done, [chat, token, self._per_chat_ms])
+        since = 0.0 if answered is None else max(0.0, self.now() - answered)
+        await self._call(self._done, [chat, token, self._per_chat_ms, int(since * 1000)])
 
     @contextlib.asynccontextmanager
     async def slot(self, chat_id: int | None = None) -> AsyncIterator[None]:
@@ -247,7 +254,7 @@ class RedisRateLimiter:
         try:
             yield
         finally:
-            await asyncio.shield(self.done(chat_id, token))
+            await asyncio.shield(self.done(chat_id, token, self.now()))
 
 
 class RedisLease:
