@@ -216,7 +216,7 @@ def _similarity(
     fa, fb = a.features, b.features
     if a.lang != b.lang and a.lang in _CROSS and b.lang in _CROSS:
         return _across(a, b, idf)
-    shared = sum(min(fa[f], fb[f]) * idf(f) for f in fa.keys() & fb.keys())
+    shared = math.fsum(min(fa[f], fb[f]) * idf(f) for f in fa.keys() & fb.keys())
     if not shared:
         return 0.0
     norm_a, norm_b = norms or (_norm(a, idf), _norm(b, idf))
@@ -229,9 +229,9 @@ def _across(a: Fingerprint, b: Fingerprint, idf: Callable[[str], float]) -> floa
     common = a.names & b.names
     if len(common) < CROSS_SHARED:
         return 0.0
-    shared = sum(min(fa[f], fb[f]) * idf(f) for f in common)
-    norm_a = sum(fa[f] * idf(f) for f in a.names)
-    norm_b = sum(fb[f] * idf(f) for f in b.names)
+    shared = math.fsum(min(fa[f], fb[f]) * idf(f) for f in common)
+    norm_a = math.fsum(fa[f] * idf(f) for f in a.names)
+    norm_b = math.fsum(fb[f] * idf(f) for f in b.names)
     return shared / math.sqrt(norm_a * norm_b)
 
 
@@ -267,7 +267,9 @@ class StoryIndex:
     def __init__(self) -> None:
         self.rarity = Rarity()
         self._stories: dict[object, _Story] = {}
-        self._postings: defaultdict[str, set[object]] = defaultdict(set)
+        # feature -> the stories holding it, in the order they came (a dict as an ordered set,
+        # so that ties between candidates break the same way on every run)
+        self._postings: defaultdict[str, dict[object, None]] = defaultdict(dict)
         self._items: deque[tuple[datetime, object, Fingerprint]] = deque()
 
     def __len__(self) -> int:
@@ -293,7 +295,7 @@ class StoryIndex:
         if len(story.members) <= MEMBERS_COMPARED:
             story.posted.update(fp.features)
             for feature in fp.features:
-                self._postings[feature].add(story_id)
+                self._postings[feature][story_id] = None
         self._items.append((seen, story_id, fp))
 
     def _best(self, fp: Fingerprint) -> tuple[object | None, float]:
@@ -303,7 +305,7 @@ class StoryIndex:
         hits: Counter[object] = Counter()
         for feature in rare:
             if counts.get(feature, 0) <= COMMON:
-                hits.update(self._postings.get(feature, ()))
+                hits.update(self._postings.get(feature, {}).keys())
         known = {feature: self.rarity.idf(feature) for feature in fp.features}
         idf = _cached(known, self.rarity.idf)
         own = _norm(fp, idf)
@@ -335,6 +337,6 @@ class StoryIndex:
             del self._stories[story_id]
             for feature in story.posted:
                 postings = self._postings[feature]
-                postings.discard(story_id)
+                postings.pop(story_id, None)
                 if not postings:
                     del self._postings[feature]
