@@ -1,4 +1,5 @@
-"""Command line: run the bot, manage feeds, poll, list and classify items without Telegram."""
+"""Command line: run the bot, manage feeds, poll, list, classify and cluster items without
+Telegram."""
 
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     items.add_argument("--limit", type=_positive, default=20)
     items.add_argument("--json", action="store_true", help="one JSON object per line")
     sub.add_parser("classify", help="JSON Lines on stdin -> with lang and topics on stdout")
+    sub.add_parser("cluster", help="JSON Lines of items on stdin -> each with its story id")
     pre = sub.add_parser("preview", help="print the digest a subscriber would get now")
     pre.add_argument("--lang", default="all", help="languages: ru kk en all (comma-separated)")
     pre.add_argument("--topics", default="all", help="topic slugs or all (comma-separated)")
@@ -86,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "classify":
         return classify(sys.stdin, sys.stdout)
+    if args.command == "cluster":
+        return cluster(sys.stdin, sys.stdout)
     try:
         settings = load_settings()
         if args.command in (None, "run"):
@@ -261,3 +265,47 @@ def classify(stdin: object, stdout: object) -> int:
             obj["lang"], obj["topics"] = lang.value, sorted(topics)
         stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     return status
+
+
+def cluster(stdin: object, stdout: object) -> int:
+    """Read JSON Lines of items (title, summary, source, published ISO date or empty, lang
+    optional); write each back, in order, with `story`: the line number of the story's first
+    item. Items are clustered one by one, as ingest would, within the 48-hour window."""
+    from feeds.language import detect
+    from feeds.normalize import clean_text
+    from feeds.stories import StoryIndex, fingerprint
+
+    index = StoryIndex()
+    status, latest = 0, None
+    for number, line in enumerate(stdin, 1):  # type: ignore[call-overload]
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("expected a JSON object")
+            title = clean_text(str(obj.get("title") or ""))
+            summary = clean_text(str(obj.get("summary") or ""))
+            published = _when(obj.get("published"))
+        except ValueError as exc:
+            print(f"error: line {number}: {exc}", file=sys.stderr)
+            obj, status = {"error": f"line {number}: {exc}"}, 1
+        else:
+            lang = str(obj.get("lang") or detect(title, summary).value)
+            fp = fingerprint(
+                title, summary, source=str(obj.get("source") or ""), lang=lang, published=published
+            )
+            seen = published or latest or datetime.now(UTC)
+            latest = max(latest or seen, seen)
+            index.expire(latest)
+            obj["story"] = index.assign(number, fp, seen)
+        stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    return status
+
+
+def _when(value: object) -> datetime | None:
+    """An ISO date or date-time (UTC when it names no zone), or None when empty."""
+    if not value:
+        return None
+    when = datetime.fromisoformat(str(value))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

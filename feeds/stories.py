@@ -1,6 +1,8 @@
 """One story, many sources: item fingerprints and the same-story decision (pure, no I/O).
 A fingerprint is the item's folded word stems (Kazakh and Russian folded alike, Latin names
-spelled in Cyrillic), its numbers and the years it names, with title words weighing double.
+spelled in Cyrillic, frequent Kazakh news words and abbreviations as their Russian
+counterparts: ереуіл = забастовка, ҰБТ = ЕНТ), its numbers and the years it names, with title
+words weighing double.
 Two items are one story when they were published within 48 hours of each other, come from
 different sources (or one agency's editions in different languages), name no disjoint years
 and share enough rare features: the weighted overlap of their features, each weighted by its
@@ -43,6 +45,23 @@ _LATIN = str.maketrans(
     dict(zip("abvgdezijklmnoprstufhcyw", "абвгдезийклмнопрстуфхцуу", strict=True))
 )
 _CROSS = frozenset({"kk", "ru"})
+# Frequent Kazakh news words and abbreviations with their Russian counterparts: a Kazakh item
+# and a Russian one about one event share these besides names and numbers.
+_BILINGUAL = """
+ереуіл забастовка, кәсіподақ профсоюз, жалақы зарплата, айлық зарплата, мұғалім учитель,
+ұстаз учитель, тағайындалды назначен, тағайындады назначил, облысы область, ауданы район,
+қаласы город, үкімет правительство, доғарыс отставка, сайлау выборы, дауыс голос,
+қорытынды итоги, нәтиже результат, кенші шахтер, қаза погибли, қайтыс погибли, апат авария,
+жарылыс взрыв, ұшақ самолет, жолаушы пассажир, тірі выжившие, тасқын паводок,
+сілкініс землетрясение, мұнайшы нефтяник, мұнай нефть, жұмысшы рабочие,
+теміржолшы железнодорожник, теміржол железная, наразылық протест, талап требование,
+мемлекет государство, министрлік министерство, әкімдік акимат, мәслихат маслихат,
+төменгі минимальная, пайыз процент, тестілеу тестирование, бітімгер миротворец,
+бітімгершілік миротворческие, жылу тепло, ауыл село, тұрғын жители, дәрігер врач,
+көтеру повышение, келісім соглашение, қазақстан казахстан, жаңа новый, зейнет пенсия,
+жедел скорая, жәрдем помощь, жиналыс собрание, съезі съезд,
+ҰБТ ЕНТ, ЖЭО ТЭЦ, ТЖМ МЧС, ОСК ЦИК, ҰҚШҰ ОДКБ, БҚО ЗКО, СҚО СКО, ШҚО ВКО, ҚР РК
+"""
 _WORD = re.compile(r"[^\W\d_]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
@@ -75,20 +94,43 @@ def _loaded(keys: tuple, weights: tuple, years: frozenset, names: frozenset, *wh
 
 @functools.lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
-    """A word's first STEM folded letters, or "" for a word too short to tell anything."""
-    stem = _fold(word)[:STEM]
-    return stem if len(stem) >= 4 else ""
+    """A word's stem as fingerprints hold it: Kazakh news words as their Russian counterparts."""
+    key = _key(word)
+    return _LEXICON.get(key, key)
+
+
+def _key(word: str) -> str:
+    """A word's first STEM folded letters; an abbreviation (ЕНТ, ҰБТ, ЦИК) as "=" and its
+    letters; "" for a word too short to tell anything."""
+    folded = _fold(word)
+    if len(folded) < 4:
+        key = "=" + folded if len(word) >= 2 and word.isupper() else ""
+    else:
+        key = folded[:STEM]
+    return key
 
 
 def _fold(word: str) -> str:
     """A word folded for comparison across Kazakh, Russian and Latin spellings."""
     low = word.lower()
+    if low[0] == "э":  # Экибастуз, экипаж: Kazakh writes е where Russian writes an initial э
+        low = "е" + low[1:]
     if low[0].isascii():
         for digraph, letter in _DIGRAPHS:
             low = low.replace(digraph, letter)
         low = low.translate(_LATIN)
     folded = folded_tokens([("", low)], True)
     return folded[0].replace("ь", "").replace("ъ", "") if folded else ""
+
+
+def _lexicon() -> dict[str, str]:
+    """Kazakh stem -> Russian stem, from _BILINGUAL."""
+    pairs = (pair.split() for pair in _BILINGUAL.replace("\n", " ").split(","))
+    keys = {_key(kk): _key(ru) for kk, ru in pairs}
+    return {kk: ru for kk, ru in keys.items() if kk and ru and kk != ru}
+
+
+_LEXICON = _lexicon()
 
 
 def fingerprint(
@@ -174,7 +216,7 @@ def _similarity(
     fa, fb = a.features, b.features
     if a.lang != b.lang and a.lang in _CROSS and b.lang in _CROSS:
         return _across(a, b, idf)
-    shared = sum(min(fa[f], fb[f]) * idf(f) for f in fa.keys() & fb.keys())
+    shared = math.fsum(min(fa[f], fb[f]) * idf(f) for f in fa.keys() & fb.keys())
     if not shared:
         return 0.0
     norm_a, norm_b = norms or (_norm(a, idf), _norm(b, idf))
@@ -187,9 +229,9 @@ def _across(a: Fingerprint, b: Fingerprint, idf: Callable[[str], float]) -> floa
     common = a.names & b.names
     if len(common) < CROSS_SHARED:
         return 0.0
-    shared = sum(min(fa[f], fb[f]) * idf(f) for f in common)
-    norm_a = sum(fa[f] * idf(f) for f in a.names)
-    norm_b = sum(fb[f] * idf(f) for f in b.names)
+    shared = math.fsum(min(fa[f], fb[f]) * idf(f) for f in common)
+    norm_a = math.fsum(fa[f] * idf(f) for f in a.names)
+    norm_b = math.fsum(fb[f] * idf(f) for f in b.names)
     return shared / math.sqrt(norm_a * norm_b)
 
 
@@ -225,7 +267,9 @@ class StoryIndex:
     def __init__(self) -> None:
         self.rarity = Rarity()
         self._stories: dict[object, _Story] = {}
-        self._postings: defaultdict[str, set[object]] = defaultdict(set)
+        # feature -> the stories holding it, in the order they came (a dict as an ordered set,
+        # so that ties between candidates break the same way on every run)
+        self._postings: defaultdict[str, dict[object, None]] = defaultdict(dict)
         self._items: deque[tuple[datetime, object, Fingerprint]] = deque()
 
     def __len__(self) -> int:
@@ -251,7 +295,7 @@ class StoryIndex:
         if len(story.members) <= MEMBERS_COMPARED:
             story.posted.update(fp.features)
             for feature in fp.features:
-                self._postings[feature].add(story_id)
+                self._postings[feature][story_id] = None
         self._items.append((seen, story_id, fp))
 
     def _best(self, fp: Fingerprint) -> tuple[object | None, float]:
@@ -261,7 +305,7 @@ class StoryIndex:
         hits: Counter[object] = Counter()
         for feature in rare:
             if counts.get(feature, 0) <= COMMON:
-                hits.update(self._postings.get(feature, ()))
+                hits.update(self._postings.get(feature, {}).keys())
         known = {feature: self.rarity.idf(feature) for feature in fp.features}
         idf = _cached(known, self.rarity.idf)
         own = _norm(fp, idf)
@@ -293,6 +337,6 @@ class StoryIndex:
             del self._stories[story_id]
             for feature in story.posted:
                 postings = self._postings[feature]
-                postings.discard(story_id)
+                postings.pop(story_id, None)
                 if not postings:
                     del self._postings[feature]

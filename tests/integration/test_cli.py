@@ -123,6 +123,49 @@ async def test_classify_reports_a_bad_line_and_goes_on(env: dict[str, str]) -> N
     assert len(out.splitlines()) == 2
 
 
+async def test_cluster_gives_each_item_its_story_in_order(env: dict[str, str]) -> None:
+    """Two reports of one mine fire share a story, a strike is another; a report a week later
+    is a new story (the 48-hour window); a bad line is reported and the rest goes on."""
+    mine = "В Караганде на шахте имени Костенко АрселорМиттал Темиртау"
+    lines = [
+        {
+            "id": "a",
+            "title": "На шахте имени Костенко погиб 21 горняк",
+            "summary": f"{mine} произошёл пожар, погиб 21 человек.",
+            "source": "Tengrinews",
+            "published": "2023-10-28",
+        },
+        {
+            "title": "Рабочие ТОО Кезби в Жанаозене вышли на забастовку",
+            "summary": "Работники компании Кезби в Жанаозене отказались выходить на смену.",
+            "source": "Vlast.kz",
+            "published": "",
+        },
+        {
+            "title": "Число погибших на шахте имени Костенко выросло до 36",
+            "summary": f"{mine} погибли уже 36 горняков.",
+            "source": "Zakon.kz",
+            "published": "2023-10-28T20:00:00+05:00",
+            "lang": "ru",
+        },
+        {
+            "title": "На шахте имени Костенко погибли 46 горняков",
+            "summary": f"{mine} погибли 46 горняков.",
+            "source": "Orda.kz",
+            "published": "2023-11-05",
+        },
+    ]
+    rows = [json.dumps(x, ensure_ascii=False) for x in lines]
+    stdin = "\n".join([*rows[:2], "[1, 2]", *rows[2:]]).encode() + b"\n"
+    code, out, err = await habar(env, "cluster", stdin=stdin)
+    got = [json.loads(line) for line in out.splitlines()]
+    assert code == 1
+    assert "line 3" in err
+    assert [g.get("story") for g in got] == [1, 2, None, 1, 5]
+    assert got[0]["id"] == "a"
+    assert got[3]["title"] == lines[2]["title"]
+
+
 async def test_preview_prints_the_digest_a_subscriber_would_get(
     feed_server: FeedServer, env: dict[str, str]
 ) -> None:

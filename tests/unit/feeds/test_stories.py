@@ -76,12 +76,27 @@ AKIM_DISTRICT = _fp(
     hours=3,
 )
 
+ENT_RU = _fp(
+    "ЕНТ в марте: наивысший результат первой недели 136 баллов",
+    "С 2 марта ЕНТ сдали более 31 тысячи человек: 63% выбрали казахский язык, 74 — английский.",
+    "Zakon.kz",
+)
+ENT_KK = _fp(
+    "Наурыздағы ҰБТ: бірінші аптадағы ең жоғары нәтиже – 136 балл",
+    "2 наурызда басталған ҰБТ-ны 31 мыңнан астам адам өтті: 63%-ы қазақ тілінде, "
+    "74 адам ағылшын тілінде тапсырды.",
+    "Zakon.kz",
+    lang="kk",
+    hours=1,
+)
+
 CASES = [
     ("follow-up with a new death toll", MINE_21, MINE_36, True),
     ("new incident at the same company", MINE_36, MINE_OTHER, False),
     ("two strikes in one city in different months", STRIKE_JULY, STRIKE_OCTOBER, False),
     ("the same union's two congresses", CONGRESS_2020, CONGRESS_2025, False),
     ("two appointments in one region", AKIM_REGION, AKIM_DISTRICT, False),
+    ("one agency's Kazakh and Russian editions", ENT_RU, ENT_KK, True),
 ]
 
 
@@ -100,6 +115,24 @@ def test_hard_cases(case: str, a, b, expected: bool, window: Rarity) -> None:
     """Each hard case is decided as a reader would decide it, in both orders."""
     assert same_story(a, b, window) is expected
     assert same_story(b, a, window) is expected
+
+
+@pytest.mark.parametrize(
+    ("kazakh", "russian"),
+    [("ереуіл", "забастовка"), ("кәсіподақ", "профсоюз"), ("жалақы", "зарплата"), ("ҰБТ", "ЕНТ")],
+)
+def test_kazakh_news_words_meet_their_russian_counterparts(kazakh: str, russian: str) -> None:
+    """A Kazakh and a Russian item share the frequent news words of the bilingual lexicon."""
+    assert fingerprint(kazakh, "").features.keys() == fingerprint(russian, "").features.keys()
+
+
+def test_kazakh_and_russian_spellings_of_a_name_meet() -> None:
+    """Екібастұз, Экибастуз and Ekibastuz are one name."""
+    keys = {
+        frozenset(fingerprint(name, "").features)
+        for name in ("Екібастұз", "Экибастуз", "Ekibastuz")
+    }
+    assert len(keys) == 1
 
 
 def test_one_outlet_in_one_language_is_never_merged_with_itself(window: Rarity) -> None:
@@ -139,13 +172,19 @@ def test_precision_on_the_labelled_stories(figures: dict[str, float]) -> None:
     assert figures["true_pairs"] >= 15  # and it does merge something
 
 
-@pytest.mark.xfail(strict=True, reason="lexical signals reach ~0.16 on this set; target 0.80")
+@pytest.mark.xfail(
+    strict=True,
+    reason="0.156 in-sample, 0.183 held out on this set (see bench/stories.py); target 0.80",
+)
 def test_same_language_recall_target(figures: dict[str, float]) -> None:
     """The issue's same-language recall target (not met yet; see README)."""
     assert figures["same_recall"] >= 0.80
 
 
-@pytest.mark.xfail(strict=True, reason="no kk-ru pair reaches the threshold; target 0.50")
+@pytest.mark.xfail(
+    strict=True,
+    reason="0.033 in-sample, 0.067 held out on this set (see bench/stories.py); target 0.50",
+)
 def test_cross_language_recall_target(figures: dict[str, float]) -> None:
     """The issue's kk-ru recall target (not met yet; see README)."""
     assert figures["cross_recall"] >= 0.50
