@@ -237,9 +237,7 @@ class RedisRateLimiter:
                 if code == 0:
                     return token
 
-    async def done(
-        self, chat_id: int | None, token: str, answered: float | None = None
-    ) -> None:
+    async def done(self, chat_id: int | None, token: str, answered: float | None = None) -> None:
         """Telegram answered (or the send failed) at `answered` (this process's clock; now by
         default): pauses it asked for first, then the count, from when it was answered."""
         await self._flush()
