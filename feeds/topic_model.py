@@ -37,6 +37,10 @@ TITLE_WEIGHT = 2  # `TopicModel.scores` lists a title word's vector this many ti
 _NGRAMS = (3, 4, 5)
 _MIN_STEM = 4
 BUILTIN = "feeds/data/topic_model.json.gz"
+_UNITS = 10_000  # weights are rounded to 4 decimals (feeds.topic_train.DIGITS)
+_FIELD = 64
+_OFFSET = 1 << 40
+_MASK = (1 << _FIELD) - 1
 
 
 class TopicModelError(ValueError):
@@ -102,22 +106,28 @@ class TopicModel:
     ) -> None:
         self.topics, self.bias, self.thresholds, self.weights = topics, bias, thresholds, weights
         self.second_margin = second_margin
-        self._vector = functools.lru_cache(maxsize=200_000)(self._word_vector)
-        self._rule_vector = functools.lru_cache(maxsize=20_000)(self._feature_vector)
-        self._zero = [0.0] * len(topics)
+        self._packed = functools.lru_cache(maxsize=200_000)(self._word_packed)
+        self._shifts = tuple(_FIELD * index for index in range(len(topics)))
+        self._rules_vector = functools.lru_cache(maxsize=20_000)(self._rules_vector_of)
 
     @property
     def features(self) -> int:
         """How many distinct features have a weight."""
         return len(set().union(*self.weights))
 
-    def _feature_vector(self, feature: str) -> tuple[float, ...]:
-        return tuple(weights.get(feature, 0.0) for weights in self.weights)
-
     def _word_vector(self, word: str) -> tuple[float, ...]:
         """A word's feature weights summed per topic."""
         features = word_features(word)
         return tuple(sum(weights[f] for f in features if f in weights) for weights in self.weights)
+
+    def _word_packed(self, word: str) -> int:
+        """A word's vector as one integer: per topic a _FIELD-bit field holding _OFFSET plus
+        the sum in units of 1e-4 (weights are rounded to 4 decimals, so this is exact). Sums
+        of such integers add field by field, without carries for up to 2**23 words."""
+        return sum(
+            (round(value * _UNITS) + _OFFSET) << shift
+            for value, shift in zip(self._word_vector(word), self._shifts, strict=True)
+        )
 
     @classmethod
     def load(cls, path: Path | None = None) -> TopicModel:
@@ -181,12 +191,23 @@ class TopicModel:
         self, head: Sequence[str], body: Sequence[str], rules: Mapping[str, Iterable[str]]
     ) -> list[float]:
         """Score per topic (in `topics` order) of an item's folded title and lead words."""
-        vector = self._vector
-        # A title word counts TITLE_WEIGHT times: its vector is listed that many times.
-        vectors = [*map(vector, head)] * TITLE_WEIGHT + [*map(vector, body)]
-        words = map(sum, zip(*vectors, strict=True)) if vectors else self._zero
-        scale = _scale(head, body)
-        result = [b + scale * t for b, t in zip(self.bias, words, strict=True)]
-        for feature in rule_features(rules):  # rule features are not scaled
-            result = list(map(add, result, self._rule_vector(feature)))
+        # Each word's vector is packed into one integer (see _pack), so summing an item's
+        # words is one `sum` over integers; a title word counts TITLE_WEIGHT times.
+        packed = self._packed
+        total = sum(map(packed, head)) * TITLE_WEIGHT + sum(map(packed, body))
+        words = TITLE_WEIGHT * len(head) + len(body)
+        base = words * _OFFSET
+        scale = _scale(head, body) / _UNITS
+        result = [
+            bias + scale * (((total >> shift) & _MASK) - base)
+            for bias, shift in zip(self.bias, self._shifts, strict=True)
+        ]
+        if rules:  # rule features are not scaled
+            key = tuple((slug, tuple(specs)) for slug, specs in rules.items())
+            result = list(map(add, result, self._rules_vector(key)))
         return result
+
+    def _rules_vector_of(self, key: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[float, ...]:
+        """The summed weights of the rule features of one verdict of the rules."""
+        features = rule_features(dict(key))
+        return tuple(sum(weights.get(f, 0.0) for f in features) for weights in self.weights)

@@ -25,7 +25,7 @@ from feeds.topic_model import TopicModel, item_features
 from feeds.topics import Classifier, Taxonomy, combine
 
 DIGITS = 4  # weights and thresholds are rounded to this many decimals
-PRUNE = 0.002  # weights smaller than this are dropped: they change no decision
+PRUNE = 0.01  # smaller weights are dropped: they barely change a score, and the file shrinks
 MIN_ITEMS = 2  # a feature must occur in this many training items
 C = 4.0  # inverse regularisation strength of the logistic regression
 FOLDS = 5
