@@ -32,6 +32,13 @@ def add_parsers(sub: Any) -> None:
     train.add_argument(
         "--cv", type=int, default=0, metavar="K", help="also print K-fold figures on DATA"
     )
+    train.add_argument(
+        "--C",
+        dest="c",
+        type=float,
+        default=None,
+        help="inverse regularisation strength of the logistic regressions (default 4)",
+    )
     ev = topics.add_parser("eval", help="per-topic P/R/F1 and micro-F1 on labelled JSON Lines")
     ev.add_argument("data", nargs="+", type=Path, metavar="DATA.jsonl")
     ev.add_argument("--model", type=Path, metavar="MODEL", help="default: the packaged model")
@@ -61,11 +68,12 @@ def topics_command(args: argparse.Namespace) -> int:
 
 
 def _train(data: list, dev: list | None, taxonomy: Any, args: argparse.Namespace) -> int:
-    from feeds.topic_train import MissingTrainer, cross_validate, evaluate, train
+    from feeds.topic_train import C, MissingTrainer, cross_validate, evaluate, train
 
+    c = C if args.c is None else args.c
     try:
-        model = train(data, taxonomy, dev)
-        folds = cross_validate(data, taxonomy, folds=args.cv) if args.cv > 1 else None
+        model = train(data, taxonomy, dev, c=c)
+        folds = cross_validate(data, taxonomy, c=c, folds=args.cv) if args.cv > 1 else None
     except MissingTrainer as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

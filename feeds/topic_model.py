@@ -51,13 +51,18 @@ class TopicModelError(ValueError):
 def word_features(word: str) -> tuple[str, ...]:
     """The features one folded word contributes (with repeats: they count as often)."""
     found = ["w:" + word]
-    stem = min((s for s in stems(word) if len(s) >= _MIN_STEM), key=len, default=word)
+    # The shortest stem, the first in alphabetical order among equals (stems is a set).
+    stem = min((s for s in stems(word) if len(s) >= _MIN_STEM), key=_shortest, default=word)
     if stem != word:
         found.append("s:" + stem)
     padded = f"<{word}>"
     for n in _NGRAMS:
         found.extend("c:" + padded[i : i + n] for i in range(len(padded) - n + 1))
     return tuple(found)
+
+
+def _shortest(stem: str) -> tuple[int, str]:
+    return len(stem), stem
 
 
 def item_features(
@@ -209,5 +214,5 @@ class TopicModel:
 
     def _rules_vector_of(self, key: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[float, ...]:
         """The summed weights of the rule features of one verdict of the rules."""
-        features = rule_features(dict(key))
+        features = sorted(rule_features(dict(key)))  # one order: the same float sums
         return tuple(sum(weights.get(f, 0.0) for f in features) for weights in self.weights)

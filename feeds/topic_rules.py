@@ -171,7 +171,7 @@ class Matcher:
     def _lookup(self, word: str) -> tuple[Candidate, ...]:
         """Groups whose first stem matches this word, with what the words after it must be."""
         candidates = list(self._exact.get(word, ()))
-        for key in {word[:3], word[:2], word[:1]}:
+        for key in dict.fromkeys((word[:3], word[:2], word[:1])):  # one order for every run
             candidates += (
                 (rule, index)
                 for stem, rule, index in self._buckets.get(key, ())
