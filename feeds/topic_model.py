@@ -11,10 +11,11 @@ letters and Latin/Arabic-script Kazakh folded), so training and inference see on
 - `r:<slug>`: the rules filed the item under that topic, and `p:<slug>:<pattern>` for each
   pattern that matched for it (weight 1 each), so the data say how far each rule is trusted.
 
-A model is a gzip'd JSON file: per topic a bias, a threshold (chosen on a development set
-for precision) and a weight per feature. Inference is pure Python: each distinct word's
-features are summed into one vector per topic once and cached, so an item costs one cached
-look-up and one vector addition per word.
+A model is a gzip'd JSON file (sorted keys, no timestamp: the same training data give the
+same bytes): per topic a bias, a threshold (chosen on a development set for precision) and a
+weight per feature, plus the margin a second topic needs. Inference is pure Python: each
+distinct word's weights are summed per topic once and cached, packed into one integer, so
+an item costs one cached look-up per word and one `sum` of integers.
 """
 
 from __future__ import annotations
