@@ -128,6 +128,8 @@ class Taxonomy:
         }
         if not chosen:
             chosen = {slug for slug, ev in evidence.items() if ev.enough(need)}
+        # A sure pattern names its topic unambiguously: one mention, in the lead too, is enough.
+        chosen |= {slug for slug, ev in evidence.items() if ev.sure}
         found = {slug: evidence[slug].specs for slug in self._topics if slug in chosen}
         return found, frozenset(slug for slug in found if evidence[slug].sure)
 
