@@ -1,5 +1,5 @@
 """Command line: run the bot, manage feeds, poll, list, classify and cluster items without
-Telegram."""
+Telegram, train and evaluate the topic model."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.cli_feeds import feed_add, feed_export, feed_import, opml_file, progress
+from bot.cli_topics import add_parsers as add_topics_parsers
+from bot.cli_topics import topics_command
 from bot.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -62,7 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     items = sub.add_parser("items", help="stored items, newest first")
     items.add_argument("--limit", type=_positive, default=20)
     items.add_argument("--json", action="store_true", help="one JSON object per line")
-    sub.add_parser("classify", help="JSON Lines on stdin -> with lang and topics on stdout")
+    cls = sub.add_parser("classify", help="JSON Lines on stdin -> with lang and topics on stdout")
+    cls.add_argument(
+        "--explain",
+        action="store_true",
+        help="add per item the rules that matched and the model's score per topic",
+    )
+    add_topics_parsers(sub)
     sub.add_parser("cluster", help="JSON Lines of items on stdin -> each with its story id")
     pre = sub.add_parser("preview", help="print the digest a subscriber would get now")
     pre.add_argument("--lang", default="all", help="languages: ru kk en all (comma-separated)")
@@ -87,9 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "classify":
-        return classify(sys.stdin, sys.stdout)
+        return classify(sys.stdin, sys.stdout, explain=args.explain)
     if args.command == "cluster":
         return cluster(sys.stdin, sys.stdout)
+    if args.command == "topics":
+        return topics_command(args)
     try:
         settings = load_settings()
         if args.command in (None, "run"):
@@ -98,6 +108,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     running = args.command in (None, "run")
+    classifies = (
+        running
+        or args.command == "poll"
+        or getattr(args, "feed_command", "")
+        in (
+            "add",
+            "import",
+        )
+    )
+    if classifies and not topic_model_ready(settings):
+        return 2
     from bot.logs import configure
 
     configure(settings.log_format, logging.INFO if running else logging.WARNING)
@@ -106,6 +127,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if running:
         return _run(settings)
     return asyncio.run(_offline(settings, args))
+
+
+def topic_model_ready(settings: Settings) -> bool:
+    """Load the topic model now (TOPIC_MODEL_FILE or the packaged one), so a missing or
+    corrupt file stops the command with one line before any feed is read."""
+    from feeds.pipeline import model_at
+    from feeds.topic_model import TopicModelError
+
+    try:
+        model_at(settings.topic_model_file or None)
+    except TopicModelError as exc:
+        print(f"error: TOPIC_MODEL_FILE: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _run(settings: Settings) -> int:
@@ -242,10 +277,22 @@ async def _items(res: Resources, args: argparse.Namespace) -> int:
     return 0
 
 
-def classify(stdin: object, stdout: object) -> int:
-    """Read JSON Lines with title/summary; write each back with `lang` and `topics`, in order."""
+def classify(stdin: object, stdout: object, *, explain: bool = False) -> int:
+    """Read JSON Lines with title/summary; write each back with `lang` and `topics`, in order.
+
+    With `explain`, each line also gets `explain`: the patterns that matched per topic, the
+    topics a sure pattern decided and the model's score and threshold per topic.
+    """
+    from bot.cli_topics import explain_line
     from feeds.normalize import clean_text
     from feeds.pipeline import classify_text
+    from feeds.topic_model import TopicModelError
+
+    try:
+        classify_text("")  # loads the model now: a missing or corrupt one stops here
+    except TopicModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     status = 0
     for number, line in enumerate(stdin, 1):  # type: ignore[call-overload]
@@ -261,8 +308,11 @@ def classify(stdin: object, stdout: object) -> int:
             print(f"error: line {number}: {exc}", file=sys.stderr)
             obj, status = {"error": f"line {number}: {exc}"}, 1
         else:
-            lang, topics = classify_text(title, summary)
-            obj["lang"], obj["topics"] = lang.value, sorted(topics)
+            if explain:
+                explain_line(obj, title, summary)
+            else:
+                lang, topics = classify_text(title, summary)
+                obj["lang"], obj["topics"] = lang.value, sorted(topics)
         stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     return status
 

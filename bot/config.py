@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     allow_private_feeds: bool = False
     send_rate_per_second: float = Field(25, gt=0)
     topics_file: str = ""
+    # Loaded at start by the commands that classify items (bot.cli.check_topic_model).
+    topic_model_file: str = ""
     max_items_per_poll: int = Field(200, ge=1)
     max_digest_items: int = Field(100, ge=1)
     retention_days: int = Field(90, ge=1)

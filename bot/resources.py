@@ -117,6 +117,7 @@ async def open_resources(
             interval=timedelta(seconds=settings.poll_interval_seconds),
             backfill=backfill,
             taxonomy_path=topics_file,
+            model_path=settings.topic_model_file or None,
             max_items=settings.max_items_per_poll,
             metrics=metrics,
         )

@@ -17,7 +17,8 @@ from feeds.identity import item_key
 from feeds.models import Entry, Item, Lang, ParsedFeed
 from feeds.normalize import clean_text
 from feeds.parse import parse_feed
-from feeds.topics import Taxonomy, classify
+from feeds.topic_model import TopicModel
+from feeds.topics import Classifier, Taxonomy
 from feeds.urls import canonical_url
 
 MAX_TITLE = 1000
@@ -41,16 +42,36 @@ def taxonomy_at(path: str | None) -> Taxonomy:
     return Taxonomy.load(Path(path) if path else None)
 
 
+@lru_cache(maxsize=8)
+def model_at(path: str | None) -> TopicModel:
+    """The topic model from `path` (or the packaged one), loaded once per process."""
+    return TopicModel.load(Path(path) if path else None)
+
+
+@lru_cache(maxsize=8)
+def classifier_at(taxonomy_path: str | None, model_path: str | None) -> Classifier:
+    """Rules from `taxonomy_path` with the model from `model_path` (None: the packaged ones)."""
+    return Classifier(taxonomy_at(taxonomy_path), model_at(model_path))
+
+
+def lead_of(summary: str) -> str:
+    """The part of a summary classification reads: its first LEAD_CHARS, cut at a space."""
+    return summary if len(summary) <= LEAD_CHARS else summary[:LEAD_CHARS].rsplit(" ", 1)[0]
+
+
 def classify_text(
-    title: str, summary: str = "", hint: str | None = None, taxonomy_path: str | None = None
+    title: str,
+    summary: str = "",
+    hint: str | None = None,
+    taxonomy_path: str | None = None,
+    model_path: str | None = None,
 ) -> tuple[Lang, frozenset[str]]:
     """Language and topics of already-cleaned text: the one rule items and the CLI share.
 
     Only the lead of a long summary is read: it decides both, and full articles in
     descriptions would cost classification time for nothing.
     """
-    lead = summary if len(summary) <= LEAD_CHARS else summary[:LEAD_CHARS].rsplit(" ", 1)[0]
-    return classify(title, lead, hint, taxonomy_at(taxonomy_path))
+    return classifier_at(taxonomy_path, model_path).classify(title, lead_of(summary), hint)
 
 
 def to_item(
@@ -61,6 +82,7 @@ def to_item(
     hint: str | None,
     now: datetime,
     tax_path: str | None,
+    model_path: str | None = None,
 ) -> Item | None:
     """Clean, identify and classify one entry; None when it has neither title nor link."""
     title = clean_text(entry.title)[:MAX_TITLE]
@@ -72,7 +94,7 @@ def to_item(
         title = summary[:120] or url
     if summary == title:
         summary = ""
-    lang, topics = classify_text(title, summary, hint, tax_path)
+    lang, topics = classify_text(title, summary, hint, tax_path, model_path)
     return Item(
         key=item_key(
             guid=entry.guid, url=url, title=title, published=entry.published, feed_url=feed_url
@@ -101,6 +123,7 @@ def process_parsed(
     now: datetime,
     taxonomy_path: str | None = None,
     max_items: int | None = None,
+    model_path: str | None = None,
 ) -> ProcessedFeed:
     """Turn a parsed feed into items; the feed's declared language is a hint only.
 
@@ -114,7 +137,15 @@ def process_parsed(
         # Undated entries count as new (they are stored as first seen now); ties keep feed order.
         entries.sort(key=lambda e: e.published or now, reverse=True)
     found = (
-        to_item(e, feed_url=feed_url, base=base, hint=lang_hint, now=now, tax_path=taxonomy_path)
+        to_item(
+            e,
+            feed_url=feed_url,
+            base=base,
+            hint=lang_hint,
+            now=now,
+            tax_path=taxonomy_path,
+            model_path=model_path,
+        )
         for e in entries
     )
     return ProcessedFeed(
@@ -134,6 +165,7 @@ def process_document(
     now: datetime,
     taxonomy_path: str | None = None,
     max_items: int | None = None,
+    model_path: str | None = None,
 ) -> ProcessedFeed:
     """Parse raw feed bytes and process them (the newest `max_items`); FetchError for non-feeds."""
     parsed = parse_feed(raw, headers, feed_url)
@@ -144,4 +176,5 @@ def process_document(
         now=now,
         taxonomy_path=taxonomy_path,
         max_items=max_items,
+        model_path=model_path,
     )

@@ -58,6 +58,7 @@ class Rule:
     groups: tuple[tuple[str, ...], ...]  # stems: "=" exact word, "~" also with a voiced end
     exclude: bool = False
     weak: bool = False  # only tags the topic when no other topic has a strong match
+    sure: bool = False  # names the topic unambiguously: decides even against the model
 
 
 def fold_words(text: str, lang: Lang = Lang.OTHER) -> list[str]:
@@ -105,7 +106,13 @@ def _fold(word: str, kazakh: bool) -> str:
 
 
 def compile_rule(
-    topic: str, spec: str, exclude: bool = False, weak: bool = False, *, kazakh: bool = False
+    topic: str,
+    spec: str,
+    exclude: bool = False,
+    weak: bool = False,
+    *,
+    kazakh: bool = False,
+    sure: bool = False,
 ) -> Rule:
     """Compile a pattern string; raise PatternError when a part of it is empty.
 
@@ -123,7 +130,7 @@ def compile_rule(
         if not stems:
             raise PatternError(f"empty stem in pattern {spec!r}")
         groups.append(tuple(stems))
-    return Rule(topic, spec, tuple(groups), exclude, weak)
+    return Rule(topic, spec, tuple(groups), exclude, weak, sure)
 
 
 # A group's words after its first one: (exact word or None, prefixes a word may start with).
@@ -164,7 +171,7 @@ class Matcher:
     def _lookup(self, word: str) -> tuple[Candidate, ...]:
         """Groups whose first stem matches this word, with what the words after it must be."""
         candidates = list(self._exact.get(word, ()))
-        for key in {word[:3], word[:2], word[:1]}:
+        for key in dict.fromkeys((word[:3], word[:2], word[:1])):  # one order for every run
             candidates += (
                 (rule, index)
                 for stem, rule, index in self._buckets.get(key, ())

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import Any
 
 from feeds.language import Tokens, detect_tokens, tokens
 from feeds.models import Lang
+from feeds.topic_model import TopicModel
 from feeds.topic_rules import (
     Matcher,
     PatternError,
@@ -34,7 +35,7 @@ from feeds.topic_rules import (
 )
 
 _SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
-_PATTERN_KEYS = ("ru", "kk", "en", "any")
+_PATTERN_KEYS = ("ru", "kk", "en", "any", "sure")
 _TOPIC_KEYS = frozenset({"slug", "name", "exclude", "weak", *_PATTERN_KEYS})
 _BUILTIN = "feeds/data/topics.toml"
 _KK_LETTERS = frozenset("әғқңөұүһі")  # a weak or "any" pattern with these is Kazakh
@@ -108,6 +109,13 @@ class Taxonomy:
 
     def _explain(self, head: tuple[str, ...], body: tuple[str, ...]) -> dict[str, list[str]]:
         """`explain` on the folded words of the headline and of the rest."""
+        return self.rules(head, body)[0]
+
+    def rules(
+        self, head: tuple[str, ...], body: tuple[str, ...]
+    ) -> tuple[dict[str, list[str]], frozenset[str]]:
+        """Topics the rules find in folded words, with their patterns, and the sure ones among
+        them (a `sure` pattern matched: the item names the topic unambiguously)."""
         hits = self._matcher.hits(head + body)
         evidence = _evidence(hits, len(head))
         # A lead that only mentions a topic in passing while the title names another one
@@ -120,7 +128,10 @@ class Taxonomy:
         }
         if not chosen:
             chosen = {slug for slug, ev in evidence.items() if ev.enough(need)}
-        return {slug: evidence[slug].specs for slug in self._topics if slug in chosen}
+        # A sure pattern names its topic unambiguously: one mention, in the lead too, is enough.
+        chosen |= {slug for slug, ev in evidence.items() if ev.sure}
+        found = {slug: evidence[slug].specs for slug in self._topics if slug in chosen}
+        return found, frozenset(slug for slug in found if evidence[slug].sure)
 
 
 _LEAD_WORDS = 2  # different matched words a lead needs when the title names no topic
@@ -136,6 +147,7 @@ class _Evidence:
     strong_spans: list[frozenset[int]] = field(default_factory=list)
     specs: list[str] = field(default_factory=list)
     strong: bool = False
+    sure: bool = False
 
     def enough(self, need: int, *, strong: bool = False) -> bool:
         """True when the title names the topic or the lead has `need` different words for it.
@@ -199,18 +211,146 @@ def _evidence(hits: Mapping[Rule, set[int]], title_len: int) -> dict[str, _Evide
                 found.strong_spans.append(span)
         found.specs.append(rule.spec)
         found.strong = found.strong or not rule.weak
+        found.sure = found.sure or rule.sure
     return evidence
 
 
+MAX_TOPICS = 2  # an item is filed under at most this many topics
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why an item got its topics: the rules' patterns and the model's scores."""
+
+    lang: Lang
+    topics: tuple[str, ...]  # in the order they were chosen
+    rules: dict[str, list[str]]  # topic -> patterns that matched
+    sure: frozenset[str]  # topics a `sure` pattern decided
+    scores: dict[str, float]  # topic -> model score (empty without a model)
+    thresholds: dict[str, float]
+
+
+class Classifier:
+    """Rules and the learned model together: what every item and the CLI are filed by.
+
+    A topic a `sure` pattern names is taken; then topics the taxonomy adds beyond the model
+    (an admin's TOPICS_FILE: rules only); then the model's topics at or above their
+    thresholds, best margin first. The model reads the rules' topics as features, so a rule
+    match counts as strongly as the training data showed it deserves. At most MAX_TOPICS.
+    Without a model (`--rules-only`) the rules decide alone, as before the model existed.
+    """
+
+    def __init__(self, taxonomy: Taxonomy, model: TopicModel | None) -> None:
+        self.taxonomy = taxonomy
+        self.model = model
+        known = set(taxonomy.slugs)
+        self._scored: tuple[tuple[int, str, float], ...] = ()
+        if model is not None:
+            self._scored = tuple(
+                (index, slug, model.thresholds[index])
+                for index, slug in enumerate(model.topics)
+                if slug in known
+            )
+        modelled = {slug for _, slug, _ in self._scored}
+        self._rules_only = tuple(slug for slug in taxonomy.slugs if slug not in modelled)
+
+    def folded(self, title: str, lead: str, hint: str | None = None) -> Folded:
+        """An item's language and the folded words of its title and lead."""
+        # Split once: language detection, rules and model read the same words.
+        title_tokens, lead_tokens = tokens(title), tokens(lead)
+        lang = detect_tokens(title_tokens, lead_tokens, hint)
+        kazakh = lang is Lang.KK
+        return lang, folded_tokens(title_tokens, kazakh), folded_tokens(lead_tokens, kazakh)
+
+    def classify(
+        self, title: str, lead: str, hint: str | None = None
+    ) -> tuple[Lang, frozenset[str]]:
+        """Detect an item's language and choose its topics."""
+        lang, head, body = self.folded(title, lead, hint)
+        return lang, frozenset(self._choose(head, body)[0])
+
+    def explain(self, title: str, lead: str, hint: str | None = None) -> Explanation:
+        """`classify` with the evidence: matched patterns, sure topics, model scores."""
+        lang, head, body = self.folded(title, lead, hint)
+        chosen, rules, sure, scores = self._choose(head, body)
+        return Explanation(
+            lang=lang,
+            topics=tuple(chosen),
+            rules=rules,
+            sure=sure,
+            scores={slug: scores[index] for index, slug, _ in self._scored} if scores else {},
+            thresholds={slug: threshold for _, slug, threshold in self._scored},
+        )
+
+    def _choose(
+        self, head: tuple[str, ...], body: tuple[str, ...]
+    ) -> tuple[list[str], dict[str, list[str]], frozenset[str], list[float]]:
+        rules, sure = self.taxonomy.rules(head, body)
+        if self.model is None:
+            return list(rules), rules, sure, []
+        scores = self.model.scores(head, body, rules)
+        chosen = combine(
+            rules, sure, scores, self._scored, self._rules_only, self.model.second_margin
+        )
+        return chosen, rules, sure, scores
+
+
+Folded = tuple[Lang, tuple[str, ...], tuple[str, ...]]
+
+
+def combine(
+    rules: Mapping[str, object],
+    sure: frozenset[str],
+    scores: Sequence[float],
+    scored: Iterable[tuple[int, str, float]],
+    rules_only: Iterable[str] = (),
+    second_margin: float = 0.0,
+) -> list[str]:
+    """The topics of an item, at most MAX_TOPICS: the topics a sure pattern names, then
+    rules-only topics the rules found, then the model's (index, slug, threshold) topics at or
+    above their thresholds, best margin first. A model topic that would not be the item's
+    first needs `second_margin` more: a second topic only when the item is clearly about both.
+    """
+    chosen = [slug for slug in rules if slug in sure]
+    chosen += [slug for slug in rules_only if slug in rules and slug not in sure]
+    ranked = sorted(
+        (
+            (scores[index] - threshold, slug)
+            for index, slug, threshold in scored
+            if scores[index] >= threshold and slug not in sure
+        ),
+        reverse=True,
+    )
+    for margin, slug in ranked:
+        if len(chosen) >= MAX_TOPICS or (chosen and margin < second_margin):
+            break
+        chosen.append(slug)
+    return chosen[:MAX_TOPICS]
+
+
 def classify(
-    title: str, summary: str, hint: str | None = None, taxonomy: Taxonomy | None = None
+    title: str,
+    summary: str,
+    hint: str | None = None,
+    taxonomy: Taxonomy | None = None,
+    model: TopicModel | None = None,
+    *,
+    rules_only: bool = False,
 ) -> tuple[Lang, frozenset[str]]:
-    """Detect an item's language and match its topics in one call."""
-    # Split once: language detection and topic matching read the same words.
-    title_tokens, summary_tokens = tokens(title), tokens(summary)
-    lang = detect_tokens(title_tokens, summary_tokens, hint)
+    """Detect an item's language and match its topics in one call.
+
+    Defaults: the packaged taxonomy and the packaged model; `rules_only` leaves the model out.
+    """
     taxonomy = taxonomy if taxonomy is not None else _default_taxonomy()
-    return lang, taxonomy.match_tokens(title_tokens, summary_tokens, lang)
+    if not rules_only and model is None:
+        model = default_model()
+    return Classifier(taxonomy, None if rules_only else model).classify(title, summary, hint)
+
+
+@functools.cache
+def default_model() -> TopicModel:
+    """The packaged model, loaded once (TopicModelError when missing or corrupt)."""
+    return TopicModel.load()
 
 
 @functools.cache
@@ -286,6 +426,7 @@ def _parse_topic(table: Any, where: str) -> Topic:
                     exclude=key == "exclude",
                     weak=key == "weak",
                     kazakh=key == "kk" or (key != "ru" and bool(_KK_LETTERS & set(v.lower()))),
+                    sure=key == "sure",
                 )
                 for v in values
             ]

@@ -91,6 +91,7 @@ class Ingest:
         interval: timedelta,
         backfill: timedelta,
         taxonomy_path: str | None = None,
+        model_path: str | None = None,
         max_items: int | None = None,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
@@ -103,6 +104,7 @@ class Ingest:
         self._interval = interval
         self._backfill = backfill
         self._taxonomy_path = taxonomy_path
+        self._model_path = model_path
         self._max_items = max_items
         self._clock = clock
         self._rng = random.Random()
@@ -190,6 +192,7 @@ class Ingest:
             hint=hint,
             now=self._clock(),
             taxonomy_path=self._taxonomy_path,
+            model_path=self._model_path,
             max_items=self._max_items,
         )
         return await asyncio.get_running_loop().run_in_executor(self._executor, job)
