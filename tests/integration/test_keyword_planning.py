@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services.errors import InputError
 from bot.services.subscriptions import Subscriptions
 from bot.storage.alerts import alert_clause
+from bot.storage.feeds import FeedRepo
+from bot.storage.items import FeedSuccess, ItemRepo
 from bot.storage.outbox import OutboxRepo, Plan, Snapshot, pending_items_query
-from bot.storage.subscribers import SubscriberRepo
+from bot.storage.sources import MutedRepo
+from bot.storage.subscribers import Place, SubscriberRepo
 from feeds.keywords import Selection
 from feeds.models import Lang
 from tests.integration.test_outbox import BACKFILL, NOW, news, store, subscriber
@@ -83,8 +88,32 @@ async def test_topics_none_leaves_only_keyword_matches_in_the_chosen_languages(
     await subs.set_topics(2, "none")
     await subs.change_keywords(2, "add ереуіл забастовка")
     await stored_news(engine)
+    await store(engine, news("g", "Ауа райы болжамы", lang=Lang.KK))  # Kazakh, no keyword
 
     assert (await plan(engine, 2)).titles == ["Жұмысшылар ереуілге шықты"]
+
+
+async def test_keyword_alerts_skip_the_sources_a_place_muted(engine: AsyncEngine) -> None:
+    subs = service(engine)
+    await SubscriberRepo(engine).create(subscriber(8), NOW)
+    await subs.set_topics(8, "none")
+    await subs.change_keywords(8, "add забастовка")
+    await stored_news(engine)  # from Tengrinews
+    feeds = FeedRepo(engine)
+    other = await feeds.add(
+        url="https://ads.example/rss", title="Ads", site_url=None, lang_hint="ru", now=NOW
+    )
+    success = FeedSuccess(None, None, None, NOW, NOW + timedelta(minutes=5))
+    strike_ad = news("ad", "Забастовка скидок: всё по 100")
+    await ItemRepo(engine).store_poll(
+        other.id, [strike_ad], success, source="Ads", backfill=BACKFILL
+    )
+    await MutedRepo(engine).toggle(Place(8), other.id)
+
+    assert (await plan(engine, 8)).titles == [
+        "Шахтёры объявили забастовку",
+        "Реклама: забастовка цен в магазине",
+    ]
 
 
 async def test_a_place_without_keywords_is_planned_as_before(engine: AsyncEngine) -> None:

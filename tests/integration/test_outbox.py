@@ -340,3 +340,44 @@ async def test_a_refusal_is_stored_cut_to_300_characters(engine: AsyncEngine) ->
     async with engine.connect() as conn:
         error = (await conn.execute(select(outbox.c.error))).scalar_one()
     assert error == ("Bad Request: " + "x" * 400)[:300]
+
+
+async def test_a_preview_takes_what_the_digest_limit_lets_through_and_counts_the_rest(
+    engine: AsyncEngine,
+) -> None:
+    box = OutboxRepo(engine)
+    await store(engine, *(news(f"l{i}", f"Новость {i}") for i in range(5)))
+    taken, more = await box.pending_items(0, None, None, limit=2)
+    assert ([r.title for r in taken], more) == (["Новость 0", "Новость 1"], 3)
+
+
+async def test_purge_in_batches_forgets_the_oldest_rows_first(engine: AsyncEngine) -> None:
+    subs, box = SubscriberRepo(engine), OutboxRepo(engine)
+    await subs.create(subscriber(1), NOW)
+    await store(engine, *(news(f"q{i}", f"Новость {i}") for i in range(5)))
+    await box.plan(1, Planner(), NOW)
+    rows = await box.pending(10)
+    for row in rows[:4]:
+        await box.mark_sent(row.id, NOW)
+
+    assert await box.purge(NOW + timedelta(days=4), limit=3) == 3
+    async with engine.connect() as conn:
+        left = [r.id for r in await conn.execute(select(outbox.c.id).order_by(outbox.c.id))]
+    assert left == [rows[3].id, rows[4].id]  # the newest sent row waits for the next batch
+    assert await box.purge(NOW + timedelta(days=4), limit=3) == 1
+
+
+async def test_rows_exactly_as_old_as_kept_stay_and_a_send_at_the_cutoff_counts(
+    engine: AsyncEngine,
+) -> None:
+    subs, box = SubscriberRepo(engine), OutboxRepo(engine)
+    await subs.create(subscriber(1), NOW)
+    await store(engine, news("e1", "Новость 1"), news("e2", "Новость 2"))
+    await box.plan(1, Planner(), NOW)
+    sent, refused = await box.pending(10)
+    await box.mark_sent(sent.id, NOW)
+    await box.mark_failed(refused.id, "Bad Request: message is too long")
+
+    assert await box.sent_since(NOW) == 1  # "since" includes the cutoff itself
+    assert await box.purge(NOW + timedelta(days=2), keep=timedelta(days=2)) == 0
+    assert await box.purge(NOW + timedelta(days=2, microseconds=1)) == 2

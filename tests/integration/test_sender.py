@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.subscribers import SubscriberRepo
+from bot.storage.outbox import OutboxRepo, Plan
+from bot.storage.subscribers import Place, Subscriber, SubscriberRepo
 from tests.integration.sending import parts, queue, received, rows, sending
 from tests.support.fake_telegram import ApiError, FakeTelegram
 
@@ -154,6 +156,7 @@ async def test_an_upgraded_group_gets_its_digest_at_the_supergroup_and_keeps_it(
     moved = await subs.get(new)
     assert received(fake, new) == parts(old, 2)
     assert received(fake, old) == []
+    assert len(fake.errors) == 1  # the old id was tried once: its second part went to the new
     assert await subs.get(old) is None
     assert moved is not None and moved.status == "active"
     assert [(chat, sent) for chat, _t, sent, _e, _a in await rows(sqlite)] == [(new, True)] * 2
@@ -191,3 +194,38 @@ async def test_drain_finishes_the_message_in_flight_records_it_and_stops(
     assert accepted == recorded
     assert 1 <= len(accepted) <= 2  # the chats still waiting for their turn were not sent to
     assert [t for t in asyncio.all_tasks() if t.get_name().startswith("sender")] == []
+
+
+async def test_a_server_error_in_a_forum_topic_is_retried_and_the_topic_stays_subscribed(
+    sqlite: AsyncEngine, fake: FakeTelegram
+) -> None:
+    forum, topic = -1002000000000, 5
+    now = datetime.now(UTC)
+    subs = SubscriberRepo(sqlite)
+    sub = Subscriber(
+        forum,
+        "ru",
+        None,
+        None,
+        "daily",
+        ("09:00",),
+        "UTC",
+        "active",
+        0,
+        None,
+        now,
+        thread_id=topic,
+        kind="topic",
+    )
+    await subs.create(sub, now)
+    digest = parts(forum, 1)
+    await OutboxRepo(sqlite).plan(Place(forum, topic), lambda _s, _r: Plan(digest, None), now)
+    fake.fail_next(1, 502)
+
+    async with sending(sqlite, fake):
+        fake.open_topic(forum, topic)
+        [delivered] = await fake.wait_sent(count=1)
+
+    assert (delivered.html, delivered.thread_id) == (digest[0], topic)
+    kept = await subs.get(Place(forum, topic))
+    assert kept is not None and kept.status == "active"

@@ -17,6 +17,8 @@ from bot.telegram_limits import TOKEN_REJECTED
 from tests.integration.sending import parts, queue, received, rows, sending
 from tests.support.fake_telegram import ApiError, FakeTelegram
 
+TICK = 0.05  # the event loop's clock and the sender's may read a scheduling step apart
+
 
 class LockedOutbox(OutboxRepo):
     """The real outbox, whose first `failures` mark-sent writes fail as a locked SQLite does."""
@@ -24,9 +26,11 @@ class LockedOutbox(OutboxRepo):
     def __init__(self, engine: AsyncEngine, failures: int) -> None:
         super().__init__(engine)
         self.failures = failures
+        self.tried: list[float] = []  # when each write was tried (the event loop's clock)
 
     async def mark_sent(self, message_id: int, now: datetime) -> None:
         """Fail while failures are left, then write for real."""
+        self.tried.append(asyncio.get_running_loop().time())
         if self.failures:
             self.failures -= 1
             locked = sqlite3.OperationalError("database is locked")
@@ -48,8 +52,9 @@ class WatchedOutbox(OutboxRepo):
 
 
 async def test_a_message_telegram_accepted_is_sent_once_when_recording_it_fails(
-    engine: AsyncEngine, fake: FakeTelegram
+    engine: AsyncEngine, fake: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.delivery")
     first, second = parts(21, 2)
     await queue(engine, 21, [first, second])
     box = LockedOutbox(engine, failures=2)
@@ -60,6 +65,11 @@ async def test_a_message_telegram_accepted_is_sent_once_when_recording_it_fails(
 
     assert received(fake, 21) == [first, second]
     assert box.failures == 0  # the write was refused twice before it went through
+    first_try, second_try, third_try = box.tried[:3]
+    assert second_try - first_try >= 1.0 - TICK  # the write is retried after a second,
+    assert third_try - second_try >= 2.0 - TICK  # then after two: the database gets air
+    waits = [r.getMessage() for r in caplog.records if "the write is retried in" in r.getMessage()]
+    assert [w.split("retried in ")[1].split("s,")[0] for w in waits] == ["1.0", "2.0"]
     assert [(sent, attempts) for _c, _t, sent, _e, attempts in await rows(engine)] == [
         (True, 0),
         (True, 0),

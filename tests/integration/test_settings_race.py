@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.i18n import GettextLocalizer, make_i18n
 from bot.services.digest import Digests
+from bot.services.errors import InputError
 from bot.services.subscriptions import Subscriber, Subscriptions
 from bot.storage.outbox import OutboxRepo, Snapshot
 from bot.storage.subscribers import SubscriberRepo
@@ -143,3 +145,112 @@ async def test_languages_changed_while_a_digest_renders_are_the_ones_it_follows(
     assert await planned_texts(engine, 1) == []
     sub = await bot.subs.get(1)
     assert sub is not None and sub.langs == frozenset({"ru"})
+
+
+class TwoReadsRepo(SubscriberRepo):
+    """The real repository, whose first two reads both return before either tap writes."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.reads = 0
+        self.both_read = asyncio.Event()
+
+    async def get(self, chat_id: int) -> Subscriber | None:
+        sub = await super().get(chat_id)
+        self.reads += 1
+        if self.reads >= 2:
+            self.both_read.set()
+        await self.both_read.wait()
+        return sub
+
+
+class OutracedRepo(SubscriberRepo):
+    """The real repository, where another device changes one setting after every read."""
+
+    def __init__(self, engine: AsyncEngine, name: str, values: tuple[object, object]) -> None:
+        super().__init__(engine)
+        self.name, self.values = name, values
+        self.reads = 0
+
+    async def get(self, chat_id: int) -> Subscriber | None:
+        sub = await super().get(chat_id)
+        self.reads += 1
+        await super().update(chat_id, CREATED, **{self.name: self.values[self.reads % 2]})
+        return sub
+
+
+def racing(repo: SubscriberRepo, bot: Any) -> Subscriptions:
+    return Subscriptions(
+        repo,
+        topic_slugs=Taxonomy.load().slugs,
+        default_tz="Asia/Almaty",
+        backfill=BACKFILL,
+        clock=bot.clock,
+    )
+
+
+TAPS: dict[str, tuple[Action, Action]] = {
+    "language-buttons": (
+        lambda s: s.toggle_language(1, "kk"),
+        lambda s: s.toggle_language(1, "en"),
+    ),
+    "topic-buttons": (
+        lambda s: s.toggle_topic(1, "unions"),
+        lambda s: s.toggle_topic(1, "education"),
+    ),
+    "keywords": (
+        lambda s: s.change_keywords(1, "add ереуіл"),
+        lambda s: s.change_keywords(1, "add жалақы"),
+    ),
+}
+
+
+@pytest.mark.parametrize("taps", TAPS, ids=list(TAPS))
+async def test_two_taps_racing_on_one_setting_both_count(engine: AsyncEngine, taps: str) -> None:
+    bot = make_bot(engine, CREATED)
+    await bot.subs.start(1, "ru")
+
+    # Both taps read the setting before either writes: the second is redone on the first's.
+    both = racing(TwoReadsRepo(engine), bot)
+    await asyncio.gather(*(tap(both) for tap in TAPS[taps]))
+
+    sub = await bot.subs.get(1)
+    assert sub is not None
+    all_topics = frozenset(Taxonomy.load().slugs)
+    assert (sub.langs, sub.topics, set(sub.keywords)) == {  # the keywords in either order
+        "language-buttons": (frozenset({"ru"}), None, set()),
+        "topic-buttons": (None, all_topics - {"unions", "education"}, set()),
+        "keywords": (None, None, {"ереуіл", "жалақы"}),
+    }[taps]
+
+
+OUTRACED: dict[str, tuple[Action, str, tuple[object, object]]] = {
+    "language-button": (
+        lambda s: s.toggle_language(1, "en"),
+        "langs",
+        (frozenset({"ru"}), frozenset({"ru", "kk"})),
+    ),
+    "keywords": (
+        lambda s: s.change_keywords(1, "add ереуіл"),
+        "keywords",
+        (("жалақы",), ("кәсіподақ",)),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", OUTRACED, ids=list(OUTRACED))
+async def test_a_change_outraced_every_time_is_refused_after_five_tries(
+    engine: AsyncEngine, case: str
+) -> None:
+    bot = make_bot(engine, CREATED)
+    await bot.subs.start(1, "ru")
+    tap, name, values = OUTRACED[case]
+    repo = OutracedRepo(engine, name, values)
+
+    with pytest.raises(InputError) as refused:
+        await tap(racing(repo, bot))
+
+    assert refused.value.key == "bad_button"  # the reply: that button is out of date
+    assert repo.reads == 5
+    sub = await bot.subs.get(1)
+    assert sub is not None and getattr(sub, name) == values[1]  # the other device's, untouched
