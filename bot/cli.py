@@ -9,9 +9,9 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.cli_feeds import feed_add, feed_export, feed_import, opml_file, progress
 from bot.cli_topics import add_parsers as add_topics_parsers
@@ -294,6 +294,22 @@ def classify(stdin: object, stdout: object, *, explain: bool = False) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
+    def fill(obj: dict[str, Any], number: int) -> None:
+        title = clean_text(str(obj.get("title") or ""))
+        summary = clean_text(str(obj.get("summary") or ""))
+        if explain:
+            explain_line(obj, title, summary)
+        else:
+            lang, topics = classify_text(title, summary)
+            obj["lang"], obj["topics"] = lang.value, sorted(topics)
+
+    return _each_line(stdin, stdout, fill)
+
+
+def _each_line(stdin: object, stdout: object, fill: Callable[[dict[str, Any], int], None]) -> int:
+    """Each JSON object on stdin filled in by `fill` and written back, in order; a line that is
+    not an object (or that `fill` finds bad: ValueError) goes back as {"error": ...}, is
+    reported on stderr, and makes the exit code 1."""
     status = 0
     for number, line in enumerate(stdin, 1):  # type: ignore[call-overload]
         if not line.strip():
@@ -302,17 +318,10 @@ def classify(stdin: object, stdout: object, *, explain: bool = False) -> int:
             obj = json.loads(line)
             if not isinstance(obj, dict):
                 raise ValueError("expected a JSON object")
-            title = clean_text(str(obj.get("title") or ""))
-            summary = clean_text(str(obj.get("summary") or ""))
+            fill(obj, number)
         except ValueError as exc:
             print(f"error: line {number}: {exc}", file=sys.stderr)
             obj, status = {"error": f"line {number}: {exc}"}, 1
-        else:
-            if explain:
-                explain_line(obj, title, summary)
-            else:
-                lang, topics = classify_text(title, summary)
-                obj["lang"], obj["topics"] = lang.value, sorted(topics)
         stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     return status
 
@@ -326,31 +335,23 @@ def cluster(stdin: object, stdout: object) -> int:
     from feeds.stories import StoryIndex, fingerprint
 
     index = StoryIndex()
-    status, latest = 0, None
-    for number, line in enumerate(stdin, 1):  # type: ignore[call-overload]
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            if not isinstance(obj, dict):
-                raise ValueError("expected a JSON object")
-            title = clean_text(str(obj.get("title") or ""))
-            summary = clean_text(str(obj.get("summary") or ""))
-            published = _when(obj.get("published"))
-        except ValueError as exc:
-            print(f"error: line {number}: {exc}", file=sys.stderr)
-            obj, status = {"error": f"line {number}: {exc}"}, 1
-        else:
-            lang = str(obj.get("lang") or detect(title, summary).value)
-            fp = fingerprint(
-                title, summary, source=str(obj.get("source") or ""), lang=lang, published=published
-            )
-            seen = published or latest or datetime.now(UTC)
-            latest = max(latest or seen, seen)
-            index.expire(latest)
-            obj["story"] = index.assign(number, fp, seen)
-        stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    return status
+    latest: datetime | None = None
+
+    def fill(obj: dict[str, Any], number: int) -> None:
+        nonlocal latest
+        title = clean_text(str(obj.get("title") or ""))
+        summary = clean_text(str(obj.get("summary") or ""))
+        published = _when(obj.get("published"))
+        lang = str(obj.get("lang") or detect(title, summary).value)
+        fp = fingerprint(
+            title, summary, source=str(obj.get("source") or ""), lang=lang, published=published
+        )
+        seen = published or latest or datetime.now(UTC)
+        latest = max(latest or seen, seen)
+        index.expire(latest)
+        obj["story"] = index.assign(number, fp, seen)
+
+    return _each_line(stdin, stdout, fill)
 
 
 def _when(value: object) -> datetime | None:

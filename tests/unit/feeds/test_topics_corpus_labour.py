@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[2] / "data"
-CORPUS = DATA / "topics_corpus"
-FIELDS = {"id", "lang", "variant", "title", "summary", "source", "url", "provenance", "batch"}
-LANGS = {"kk", "ru", "en"}
-VARIANTS = {None, "latin", "arabic"}
-
-
-def _norm(title: str) -> str:
-    """Fold a title the way the collector deduplicated: case, ё/е, punctuation, spacing."""
-    return " ".join(re.findall(r"\w+", title.casefold().replace("ё", "е")))
-
-
-def _read(path: Path) -> list[dict]:
-    """Read one JSON Lines file."""
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+from tests.unit.feeds.test_topics_corpus import CORPUS, DATA, FIELDS, LANGS, VARIANTS, _norm, _read
 
 
 @pytest.fixture(scope="module")
