@@ -10,12 +10,13 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.feeds import FeedRepo
 from bot.storage.items import FeedSuccess, ItemRepo
-from bot.storage.outbox import ItemWindow, OutboxRepo, Plan
+from bot.storage.outbox import ItemWindow, OutboxRepo, Plan, Snapshot
 from bot.storage.sources import MutedRepo
 from bot.storage.subscribers import SEEN_BY_PLANS, Place, SubscriberRepo
 from bot.storage.tables import outbox, subscribers
@@ -79,6 +80,14 @@ def _fields(sub: object) -> dict[str, object]:
     return {name: getattr(sub, name) for name in sub.__slots__}  # type: ignore[attr-defined]
 
 
+def assert_same_digests(together: list[Snapshot], alone: list[Snapshot | None]) -> None:
+    """Each place's digest from the round is the one its own /digest would plan."""
+    for one, other in zip(together, alone, strict=True):
+        assert other is not None
+        assert [r.id for r in one.items] == [r.id for r in other.items], one.sub
+        assert (one.upto, one.more, one.marks) == (other.upto, other.more, other.marks)
+
+
 async def test_a_round_chooses_for_each_place_what_its_own_digest_would(
     engine: AsyncEngine,
 ) -> None:
@@ -92,34 +101,27 @@ async def test_a_round_chooses_for_each_place_what_its_own_digest_would(
         alone = [await box.snapshot(place, limit) for place in places]
 
         assert [s.sub.place for s in together] == places
-        for one, other in zip(together, alone, strict=True):
-            assert other is not None
-            assert [r.id for r in one.items] == [r.id for r in other.items], one.sub
-            assert (one.upto, one.more, one.marks) == (other.upto, other.more, other.marks)
+        assert_same_digests(together, alone)
     chosen = sum(len(s.items) for s in together)
     assert 0 < chosen < 60 * 5  # the filters and cursors leave some places short or empty
 
 
-async def test_a_place_far_behind_the_round_is_read_on_its_own(engine: AsyncEngine) -> None:
+async def test_a_place_far_behind_the_round_is_read_on_its_own(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A round keeps only the newest ROUND_WINDOW ids in memory; older cursors still work."""
     rng = random.Random(8)
     feed_ids = await many_items(engine, rng)
     places = await random_places(engine, rng, feed_ids, 10)
     box = OutboxRepo(engine)
-    import bot.storage.outbox as module
+    monkeypatch.setattr("bot.storage.outbox.ROUND_WINDOW", 50)
 
     window = ItemWindow()
-    saved, module.ROUND_WINDOW = module.ROUND_WINDOW, 50
-    try:
-        together = await box.snapshots(places, 5, window)
-    finally:
-        module.ROUND_WINDOW = saved
+    together = await box.snapshots(places, 5, window)
     alone = [await box.snapshot(place, 5) for place in places]
 
-    assert len(window) <= 120 - 119 + 50  # never the items before the window's floor
-    for one, other in zip(together, alone, strict=True):
-        assert other is not None
-        assert [r.id for r in one.items] == [r.id for r in other.items]
+    assert 0 < len(window) <= 50  # never the items before the window's floor (120 - 50)
+    assert_same_digests(together, alone)
 
 
 async def test_a_round_queues_every_place_in_one_go_and_skips_a_changed_one(
