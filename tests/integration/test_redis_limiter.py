@@ -106,6 +106,20 @@ async def test_two_instances_together_keep_to_20_messages_a_minute_in_a_group(
     assert other == "sent"  # another group has its own minute
 
 
+async def test_a_send_counts_from_when_telegram_answered_not_from_the_report(
+    redis: Redis,
+) -> None:
+    """An instance that reports an answer late (a busy loop, a slow Redis) loses no time: the
+    chat's one-second spacing runs from the answer, which is no earlier than Telegram saw it."""
+    limiter = RedisRateLimiter(redis, 30)
+    token = await limiter.acquire(5400)
+    answered = limiter.now() - 0.8  # Telegram answered 0.8 s before the report leaves
+
+    await limiter.done(5400, token, answered)
+
+    assert 0.05 < await limiter.ready_in(5400) <= 0.3  # not a whole second from now
+
+
 async def test_a_429_one_instance_got_pauses_the_other_too(
     fake: FakeTelegram, two: list[Instance]
 ) -> None:

@@ -33,8 +33,8 @@ def items() -> list[dict]:
     return _read(CORPUS / "items.jsonl")
 
 
-def test_every_item_has_the_fields_and_no_labels(items: list[dict]) -> None:
-    """Every item has exactly the documented fields, text in both, and no topic labels yet."""
+def assert_well_formed(items: list[dict]) -> None:
+    """Every item has exactly the documented fields, text in both, and no topic labels."""
     for item in items:
         assert set(item) == FIELDS, item.get("id")
         assert item["lang"] in LANGS, item["id"]
@@ -46,6 +46,11 @@ def test_every_item_has_the_fields_and_no_labels(items: list[dict]) -> None:
         assert item["summary"] == " ".join(item["summary"].split()), item["id"]
         assert len(item["summary"]) <= 600, item["id"]
         assert item["url"] == "" or item["url"].startswith(("http://", "https://")), item["id"]
+
+
+def test_every_item_has_the_fields_and_no_labels(items: list[dict]) -> None:
+    """Every item has exactly the documented fields, text in both, and no topic labels yet."""
+    assert_well_formed(items)
 
 
 def test_ids_are_unique_and_carry_the_language(items: list[dict]) -> None:

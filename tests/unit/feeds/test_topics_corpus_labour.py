@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from tests.unit.feeds.test_topics_corpus import CORPUS, DATA, FIELDS, LANGS, VARIANTS, _norm, _read
+from tests.unit.feeds.test_topics_corpus import CORPUS, DATA, _norm, _read, assert_well_formed
 
 
 @pytest.fixture(scope="module")
@@ -19,17 +19,7 @@ def items() -> list[dict]:
 def test_every_item_has_the_fields_and_no_labels(items: list[dict]) -> None:
     """Every item has exactly the documented fields, text in both, and no topic labels yet."""
     assert len(items) >= 250
-    for item in items:
-        assert set(item) == FIELDS, item.get("id")
-        assert item["lang"] in LANGS, item["id"]
-        assert item["variant"] in VARIANTS, item["id"]
-        assert item["variant"] is None or item["lang"] == "kk", item["id"]
-        for field in ("id", "title", "summary", "source", "provenance", "batch"):
-            assert item[field].strip(), (item["id"], field)
-        assert item["title"] == " ".join(item["title"].split()), item["id"]
-        assert item["summary"] == " ".join(item["summary"].split()), item["id"]
-        assert len(item["summary"]) <= 600, item["id"]
-        assert item["url"] == "" or item["url"].startswith(("http://", "https://")), item["id"]
+    assert_well_formed(items)
 
 
 def test_ids_are_unique_and_numbered_apart_from_the_main_corpus(items: list[dict]) -> None:
