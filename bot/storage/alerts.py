@@ -1,10 +1,12 @@
-"""Keyword alerts in planning: the SQL condition a place's keywords add to its digest query.
+"""Keyword alerts in planning: the index of item stems, and the SQL condition for a place
+planned on its own.
 
 An item reaches a place when its language is chosen and (a chosen topic or an include term
 matches) and no exclusion matches. Terms are matched in Python on an index of item stems
 (feeds.keywords.ItemIndex) that each round fills once, with the items no place read yet,
-before the snapshot takes its lock; the ids it finds go into the query, so SQL still picks,
-orders and counts the digest.
+before the snapshot takes its lock. A planning round then chooses in memory
+(bot.storage.outbox.ItemWindow); a place planned on its own (/digest, or far behind the round)
+puts the ids found into its query, so SQL picks, orders and counts its digest.
 """
 
 from __future__ import annotations
