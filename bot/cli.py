@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 FEED_ERRORS = {
     "bad_url": "not an http(s) URL",
+    "url_too_long": "the address is longer than 2,048 characters",
     "bad_lang": "language must be one of kk, ru, en",
     "duplicate": "already added",
     "no_such_feed": "no such feed",

@@ -49,6 +49,7 @@ INPUT_ERRORS = {
 # FeedAdminError reasons and stored fetch error kinds -> what went wrong.
 FEED_REASONS = {
     "bad_url": N_("This is not an http(s) URL."),
+    "url_too_long": N_("This address is too long: a feed's address has at most 2,048 characters."),
     "bad_lang": N_("The language must be one of: ru, kk, en."),
     "duplicate": N_("This feed is already added."),
     "no_such_feed": N_("There is no such feed."),

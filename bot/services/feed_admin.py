@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from bot.services.errors import FeedAdminError
 from bot.services.ingest import Ingest, utcnow
-from bot.storage.feeds import DuplicateFeed, FeedRepo, FeedRow
+from bot.storage.feeds import FEED_URL_MAX, DuplicateFeed, FeedRepo, FeedRow
 from bot.storage.items import FeedSuccess, ItemRepo
 from feeds.fetch import Fetcher
 from feeds.models import SERVED_LANGS, FetchError, FetchErrorKind
@@ -56,6 +56,8 @@ class FeedAdmin:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FeedAdminError(FetchErrorKind.BAD_URL.value, url)
         url = canonical_url(url) or url
+        if len(url) > FEED_URL_MAX:  # the database would refuse it (PostgreSQL does)
+            raise FeedAdminError("url_too_long", f"{url[:60]}… ({len(url)} characters)")
         if await self._feeds.get_by_url(url) is not None:
             raise FeedAdminError("duplicate", url)
         try:

@@ -14,6 +14,7 @@ from bot.storage.engine import writing
 from bot.storage.tables import feeds, items
 
 SITE_URL_MAX = feeds.c.site_url.type.length or 2048
+FEED_URL_MAX = feeds.c.url.type.length or 2048  # longer addresses cannot be stored
 
 
 class DuplicateFeed(Exception):

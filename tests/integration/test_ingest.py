@@ -15,6 +15,7 @@ from sqlalchemy import event, text
 from bot.app import Resources, open_resources
 from bot.config import load_settings
 from bot.poller import Poller
+from bot.services.errors import FeedAdminError
 from bot.services.ingest import PollOutcome
 from bot.storage.feeds import FeedRow
 from tests.support.feed_server import FeedServer, rss
@@ -345,3 +346,17 @@ async def test_a_feed_being_added_is_not_due_for_another_instance(
     assert added.items == 1
     assert seen_due == [[]]  # stored, but not due while its first items were being stored
     assert await res.feeds.due(datetime.now(UTC)) == []
+
+
+async def test_a_feed_address_too_long_to_store_is_refused_with_its_reason(
+    res: Resources, feed_server: FeedServer
+) -> None:
+    """PostgreSQL refuses a 2,049-character address: /addfeed says why, before fetching."""
+    url = feed_server.add("/long.xml", rss([story(1)])) + "?q=" + "x" * 2100
+    with pytest.raises(FeedAdminError) as refused:
+        await res.feed_admin.add(url)
+
+    assert refused.value.reason == "url_too_long"
+    assert len(refused.value.detail) < 100
+    assert feed_server.hits["/long.xml"] == 0
+    assert await res.feed_admin.list() == []
