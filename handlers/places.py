@@ -136,6 +136,12 @@ async def on_topic_closed(message: Message, places: Places, place: Place | None)
         await places.topic_closed(place)
 
 
+async def on_renamed(message: Message, places: Places) -> None:
+    """A group or channel changed its title: its places are listed under the new one."""
+    if message.chat.type != "private" and message.new_chat_title:
+        await places.renamed(message.chat.id, message.new_chat_title)
+
+
 def make_router() -> Router:
     """A fresh router."""
     router = Router(name=__name__)
@@ -143,4 +149,6 @@ def make_router() -> Router:
     router.callback_query.register(on_chat, ChatsCb.filter())
     router.my_chat_member.register(on_my_chat_member)
     router.message.register(on_topic_closed, F.forum_topic_closed)
+    router.message.register(on_renamed, F.new_chat_title)
+    router.channel_post.register(on_renamed, F.new_chat_title)
     return router

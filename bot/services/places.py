@@ -100,6 +100,10 @@ class Places:
         """The bot was removed from a group or channel: its places stop, settings kept."""
         await self._repo.mark_blocked(chat_id, self._clock())
 
+    async def renamed(self, chat_id: int, title: str) -> None:
+        """The group or channel was renamed: /chats and the replies name it anew."""
+        await self._repo.retitle(chat_id, title, self._clock())
+
     async def topic_closed(self, place: Place) -> None:
         """A forum topic was closed: its place stops, settings kept; /start there resumes."""
         await self._repo.mark_blocked(place.chat_id, self._clock(), thread_id=place.thread_id)

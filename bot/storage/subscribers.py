@@ -213,6 +213,17 @@ class SubscriberRepo:
             row = (await conn.execute(select(subscribers).where(*at(place)))).one()
         return Subscriber.of(row._mapping)
 
+    async def retitle(self, chat_id: int, title: str, now: datetime) -> int:
+        """The group or channel was renamed: every place in it takes the new title."""
+        title = title[: subscribers.c.title.type.length or None]
+        async with writing(self._engine) as conn:
+            done = await conn.execute(
+                update(subscribers)
+                .where(subscribers.c.chat_id == chat_id, subscribers.c.title != title)
+                .values(title=title, updated_at=now)
+            )
+        return done.rowcount
+
     async def mark_blocked(
         self, chat_id: int, now: datetime, thread_id: int | None = None
     ) -> None:

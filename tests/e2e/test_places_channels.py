@@ -182,3 +182,22 @@ async def test_a_group_that_answers_403_stops_and_resumes_when_the_bot_is_back(
         lambda: fake_tg.my_chat_member(GROUP, "supergroup", "member", by=EDITOR), 1
     )
     assert (await habar.app.res.subs.get(Place(GROUP))).status == "active"
+
+
+async def test_a_renamed_group_and_channel_are_listed_under_their_new_titles(
+    habar: Habar, fake_tg: FakeTelegram
+) -> None:
+    fake_tg.set_member(GROUP, EDITOR, "creator")
+    await Member(fake_tg, GROUP, EDITOR).ask("/start")
+    await connect(habar, fake_tg)
+    await habar.handled(lambda: fake_tg.rename_chat(GROUP, "Kasipodak members", by=EDITOR), 1)
+    await habar.handled(lambda: fake_tg.rename_chat(CHANNEL, "Union news", by=EDITOR), 1)
+
+    editor = Chat(fake_tg, EDITOR, language_code="en")
+    menu = await editor.ask("/chats")
+    names = [text for text, _data in menu.buttons()]
+    assert any("Kasipodak members" in n for n in names), names
+    assert any("Union news" in n for n in names), names
+    tap = await editor.tap(menu, f"ch:{CHANNEL}:0")
+    assert "Union news" in tap.text
+    assert fake_tg.sent_to(GROUP)[1:] == [] and fake_tg.sent_to(CHANNEL) == []  # no replies

@@ -16,6 +16,9 @@ Sources, as the fake answers:
   (https://core.telegram.org/bots/api#message); sendMessage takes `message_thread_id`. A
   closed topic refuses with "Bad Request: TOPIC_CLOSED" (userbotindo/Anjani#366), a deleted
   one with "Bad Request: message thread not found" (tdlib/telegram-bot-api#854, #693).
+- A title change reaches the bot as a service message with `new_chat_title`: a `message` in
+  a group, a `channel_post` (from the channel itself, `sender_chat`) in a channel
+  (https://core.telegram.org/bots/api#message, `new_chat_title`).
 - A bot removed from a group or channel gets 403 for sends: "Forbidden: bot was kicked from
   the supergroup chat" / "Forbidden: bot is not a member of the channel chat".
 """
@@ -98,6 +101,18 @@ class ChatsMixin:
         chat = self._chats[chat_id]
         extra = {"forum_topic_closed": {}, **self._topic_fields(chat_id, thread_id)}
         msg = updates.message(self._new_message_id(), chat, updates.user(by), **extra)
+        return self._push("message", lambda uid: updates.message_update(uid, msg))
+
+    def rename_chat(self, chat_id: int, title: str, *, by: int) -> int:
+        """An administrator renamed the group or channel: the bot gets the service message."""
+        chat = self._chats[chat_id]
+        chat["title"] = title
+        if chat["type"] == "channel":
+            msg = updates.message(
+                self._new_message_id(), chat, None, new_chat_title=title, sender_chat=chat
+            )
+            return self._push("channel_post", lambda uid: {"update_id": uid, "channel_post": msg})
+        msg = updates.message(self._new_message_id(), chat, updates.user(by), new_chat_title=title)
         return self._push("message", lambda uid: updates.message_update(uid, msg))
 
     def delete_topic(self, chat_id: int, thread_id: int) -> None:
