@@ -214,10 +214,6 @@ class ItemWindow:
         self._by_feed: dict[int, set[int]] = {}
         self._base: dict[tuple[frozenset[str] | None, frozenset[str] | None], frozenset[int]] = {}
 
-    def covers(self, after: int) -> bool:
-        """Whether items after `after` up to the newest read are all here."""
-        return self._span is not None and self._span[0] <= after
-
     async def read(self, conn: AsyncConnection, after: int, upto: int) -> None:
         """Read the pushable items in (after, upto] this window lacks."""
         if self._span is None:
