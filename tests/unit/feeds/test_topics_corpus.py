@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -94,17 +95,22 @@ TOPIC_SLUGS = {
 }  # fmt: skip
 
 
-def test_every_item_is_labelled_by_two_passes_and_split_once(items: list[dict]) -> None:
-    """labels.jsonl holds both passes and the adjudication; the splits partition the items."""
-    labour = _read(CORPUS / "items_labour.jsonl")
-    labels = {row["id"]: row for row in _read(CORPUS / "labels.jsonl")}
-    assert set(labels) == {item["id"] for item in items + labour}
-    for row in labels.values():
+def assert_two_passes(rows: Iterable[dict]) -> None:
+    """Each row holds two passes, the adjudication exactly where they differ, and the result."""
+    for row in rows:
         for name in ("a", "b", "topics"):
             assert set(row[name]) <= TOPIC_SLUGS and len(row[name]) <= 2, row["id"]
         agreed = row["a"] == row["b"]
         assert (row["adjudicated"] is None) == agreed, row["id"]
         assert row["topics"] == (row["a"] if agreed else row["adjudicated"]), row["id"]
+
+
+def test_every_item_is_labelled_by_two_passes_and_split_once(items: list[dict]) -> None:
+    """labels.jsonl holds both passes and the adjudication; the splits partition the items."""
+    labour = _read(CORPUS / "items_labour.jsonl")
+    labels = {row["id"]: row for row in _read(CORPUS / "labels.jsonl")}
+    assert set(labels) == {item["id"] for item in items + labour}
+    assert_two_passes(labels.values())
     splits = {n: _read(CORPUS / "labelled" / f"{n}.jsonl") for n in ("train", "dev", "test")}
     ids = [row["id"] for rows in splits.values() for row in rows]
     assert sorted(ids) == sorted(labels)  # each item in exactly one split
@@ -112,3 +118,39 @@ def test_every_item_is_labelled_by_two_passes_and_split_once(items: list[dict]) 
         for row in rows:
             assert row["topics"] == labels[row["id"]]["topics"], row["id"]
     assert not [r["id"] for r in splits["test"] if r["batch"] == "ministry-dataset"]
+
+
+def test_the_extra_batch_is_new_labelled_twice_and_training_only() -> None:
+    """items_extra.jsonl: well formed, unique, disjoint from every other set (the locked test
+    split included), labelled by two passes with the adjudication, all of it in train_extra."""
+    extra = _read(CORPUS / "items_extra.jsonl")
+    assert_well_formed(extra)
+    for item in extra:
+        assert re.fullmatch(rf"tx-[a-z]-{item['lang']}-\d{{4}}", item["id"]), item["id"]
+    titles = Counter(_norm(item["title"]) for item in extra)
+    assert [title for title, n in titles.items() if n > 1] == []
+    others = {
+        _norm(rec["title"])
+        for path in DATA.rglob("*.jsonl")
+        if path.name not in ("items_extra.jsonl", "train_extra.jsonl")
+        for rec in _read(path)
+        if "title" in rec
+    }
+    assert [item["id"] for item in extra if _norm(item["title"]) in others] == []
+
+    labels = {row["id"]: row for row in _read(CORPUS / "labels_extra.jsonl")}
+    assert set(labels) == {item["id"] for item in extra}
+    assert_two_passes(labels.values())
+    train = _read(CORPUS / "labelled" / "train_extra.jsonl")
+    final = {key: row["topics"] for key, row in labels.items()}
+    assert {row["id"]: row["topics"] for row in train} == final
+
+    text = (CORPUS / "SOURCES_extra.md").read_text(encoding="utf-8")
+    stated = re.search(r"Counts: kk (\d+) \(latin (\d+), arabic (\d+)\), ru (\d+), en (\d+)", text)
+    assert stated, "SOURCES_extra.md has no counts line"
+    langs = Counter(item["lang"] for item in extra)
+    variants = Counter(item["variant"] for item in extra)
+    kk, latin, arabic, ru, en = map(int, stated.groups())
+    assert (langs["kk"], langs["ru"], langs["en"], variants["latin"], variants["arabic"]) == (
+        kk, ru, en, latin, arabic,
+    )  # fmt: skip
