@@ -11,7 +11,7 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.feeds import FeedRepo
@@ -135,20 +135,67 @@ async def test_a_round_queues_every_place_in_one_go_and_skips_a_changed_one(
     # The first place changes its languages after the round read it.
     await SubscriberRepo(engine).update(places[0], NOW, langs=frozenset({"en"}))
 
-    stale = await box.commit_all([(s, Plan([f"d{s.sub.chat_id}"], None)) for s in snaps], NOW)
+    # Even places get an extra digest (instant, /digest): cursor moved, schedule kept; the
+    # others a scheduled one, rescheduled to an hour on.
+    later = NOW + timedelta(hours=1)
+    plans = [
+        (s, Plan([f"d{s.sub.chat_id}"], None, keep_schedule=True) if i % 2 == 0 else
+         Plan([f"d{s.sub.chat_id}"], later))
+        for i, s in enumerate(snaps)
+    ]  # fmt: skip
+    stale = await box.commit_all(plans, NOW)
 
     assert [s.sub.place for s in stale] == [places[0]]
     async with engine.connect() as conn:
         texts = [r.text for r in await conn.execute(select(outbox.c.text).order_by(outbox.c.id))]
-        rows = await conn.execute(select(subscribers.c.chat_id, subscribers.c.cursor_item_id))
+        rows = (await conn.execute(select(subscribers))).all()
         cursors = {r.chat_id: r.cursor_item_id for r in rows}
+        schedules = {r.chat_id: r.next_digest_at for r in rows}
         assert (await conn.execute(select(func.count()).select_from(outbox))).scalar_one() == 19
     assert texts == [f"d{p.chat_id}" for p in places[1:]]
     assert cursors[places[0].chat_id] == snaps[0].sub.cursor_item_id  # untouched
-    for snap in snaps[1:]:
+    for i, snap in enumerate(snaps[1:], start=1):
         assert cursors[snap.sub.chat_id] == max(snap.upto, snap.sub.cursor_item_id)
+        scheduled = schedules[snap.sub.chat_id]
+        scheduled = scheduled and scheduled.replace(tzinfo=later.tzinfo)
+        assert scheduled == (snap.sub.next_digest_at if i % 2 == 0 else later), i
 
 
 def test_a_plan_checks_every_setting_it_read_before_moving_the_cursor() -> None:
     """A setting added to subscribers but not to SEEN_BY_PLANS could change mid-plan unseen."""
     assert set(SEEN_BY_PLANS) == set(subscriber(1).columns()) - {"next_digest_at"}
+
+
+async def test_a_round_with_no_changed_place_writes_its_batch_in_a_few_statements(
+    engine: AsyncEngine,
+) -> None:
+    """Ten thousand places must not cost ten thousand UPDATEs where the driver can count the
+    rows an executemany changed (SQLite): one per kind of plan, then the messages."""
+    rng = random.Random(10)
+    feed_ids = await many_items(engine, rng)
+    places = await random_places(engine, rng, feed_ids, 20)
+    box = OutboxRepo(engine)
+    snaps = await box.snapshots(places, 5, ItemWindow())
+    later = NOW + timedelta(hours=1)
+    plans = [
+        (s, Plan(["x"], None, keep_schedule=True) if i % 2 else Plan(["x"], later))
+        for i, s in enumerate(snaps)
+    ]
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        assert await box.commit_all(plans, NOW) == []
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+
+    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+    if engine.dialect.supports_sane_multi_rowcount:
+        assert len(updates) == 2  # the extra digests, then the scheduled ones
+    else:
+        assert len(updates) == len(plans)
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(func.count()).select_from(outbox))).scalar_one() == 20
