@@ -120,36 +120,42 @@ def test_every_item_is_labelled_by_two_passes_and_split_once(items: list[dict]) 
     assert not [r["id"] for r in splits["test"] if r["batch"] == "ministry-dataset"]
 
 
-def test_the_extra_batch_is_new_labelled_twice_and_training_only() -> None:
-    """items_extra.jsonl: well formed, unique, disjoint from every other set (the locked test
-    split included), labelled by two passes with the adjudication, all of it in train_extra."""
-    extra = _read(CORPUS / "items_extra.jsonl")
-    assert_well_formed(extra)
-    for item in extra:
+LATER_BATCHES = {"extra": "train_extra.jsonl", "check": "check_labour.jsonl"}
+
+
+@pytest.mark.parametrize("name", sorted(LATER_BATCHES))
+def test_a_later_batch_is_new_and_labelled_twice(name: str) -> None:
+    """items_<name>.jsonl (the training-only extra batch, the labour check set): well formed,
+    unique, disjoint from every other set (the locked test split included), labelled by two
+    passes with the adjudication, all of it in its labelled file, counted in its SOURCES."""
+    batch = _read(CORPUS / f"items_{name}.jsonl")
+    assert_well_formed(batch)
+    for item in batch:
         assert re.fullmatch(rf"tx-[a-z]-{item['lang']}-\d{{4}}", item["id"]), item["id"]
-    titles = Counter(_norm(item["title"]) for item in extra)
+    titles = Counter(_norm(item["title"]) for item in batch)
     assert [title for title, n in titles.items() if n > 1] == []
+    own = (f"items_{name}.jsonl", LATER_BATCHES[name])
     others = {
         _norm(rec["title"])
         for path in DATA.rglob("*.jsonl")
-        if path.name not in ("items_extra.jsonl", "train_extra.jsonl")
+        if path.name not in own
         for rec in _read(path)
         if "title" in rec
     }
-    assert [item["id"] for item in extra if _norm(item["title"]) in others] == []
+    assert [item["id"] for item in batch if _norm(item["title"]) in others] == []
 
-    labels = {row["id"]: row for row in _read(CORPUS / "labels_extra.jsonl")}
-    assert set(labels) == {item["id"] for item in extra}
+    labels = {row["id"]: row for row in _read(CORPUS / f"labels_{name}.jsonl")}
+    assert set(labels) == {item["id"] for item in batch}
     assert_two_passes(labels.values())
-    train = _read(CORPUS / "labelled" / "train_extra.jsonl")
+    labelled = _read(CORPUS / "labelled" / LATER_BATCHES[name])
     final = {key: row["topics"] for key, row in labels.items()}
-    assert {row["id"]: row["topics"] for row in train} == final
+    assert {row["id"]: row["topics"] for row in labelled} == final
 
-    text = (CORPUS / "SOURCES_extra.md").read_text(encoding="utf-8")
+    text = (CORPUS / f"SOURCES_{name}.md").read_text(encoding="utf-8")
     stated = re.search(r"Counts: kk (\d+) \(latin (\d+), arabic (\d+)\), ru (\d+), en (\d+)", text)
-    assert stated, "SOURCES_extra.md has no counts line"
-    langs = Counter(item["lang"] for item in extra)
-    variants = Counter(item["variant"] for item in extra)
+    assert stated, f"SOURCES_{name}.md has no counts line"
+    langs = Counter(item["lang"] for item in batch)
+    variants = Counter(item["variant"] for item in batch)
     kk, latin, arabic, ru, en = map(int, stated.groups())
     assert (langs["kk"], langs["ru"], langs["en"], variants["latin"], variants["arabic"]) == (
         kk, ru, en, latin, arabic,
