@@ -199,3 +199,70 @@ async def test_a_round_with_no_changed_place_writes_its_batch_in_a_few_statement
         assert len(updates) == len(plans)
     async with engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(outbox))).scalar_one() == 20
+
+
+async def test_a_window_read_again_for_a_later_batch_fills_both_gaps(engine: AsyncEngine) -> None:
+    """A round's second batch may reach further back (a lower cursor) and further on (items
+    stored meanwhile) than the first: the window reads what it lacks on both sides, never an
+    item stored as not pushable (news published long before it was first seen)."""
+    rng = random.Random(11)
+    feed_ids = await many_items(engine, rng)
+    repo, box, window = SubscriberRepo(engine), OutboxRepo(engine), ItemWindow()
+    ahead = subscriber(1)
+    ahead = type(ahead)(**{**_fields(ahead), "cursor_item_id": 90})
+    await repo.create(ahead, NOW)
+    first = await box.snapshots([ahead.place], None, window)
+    assert [r.id for r in first[0].items] == list(range(91, 121))
+
+    old = NOW - timedelta(days=3)  # beyond the backfill: stored, never pushed
+    fresh = [(f"new{i}", NOW) for i in range(5)] + [(f"old{i}", old) for i in range(3)]
+    for key, published in fresh:
+        item = Item(
+            key=key, url=f"https://news.example.kz/{key}", title=f"Новость {key}", summary="",
+            published=published, lang=Lang.RU, topics=frozenset({"unions"}),
+        )  # fmt: skip
+        success = FeedSuccess(None, None, None, NOW, NOW + timedelta(minutes=5))
+        await ItemRepo(engine).store_poll(
+            feed_ids[0], [item], success, source="News", backfill=BACKFILL
+        )
+    behind = subscriber(2)
+    behind = type(behind)(**{**_fields(behind), "cursor_item_id": 30})
+    await repo.create(behind, NOW)
+
+    second = await box.snapshots([behind.place, ahead.place], None, window)
+
+    alone = [await box.snapshot(behind.place), await box.snapshot(ahead.place)]
+    assert_same_digests(second, alone)
+    assert [r.id for r in second[0].items] == [*range(31, 121), *range(121, 126)]
+    assert len(window) == 125 - 30
+
+
+async def test_a_round_handles_topics_and_sources_absent_from_its_items(
+    engine: AsyncEngine,
+) -> None:
+    """A topic no new item has, a muted feed that brought nothing, and a digest filled exactly
+    to its limit with newer items left that the place does not read."""
+    rng = random.Random(12)
+    await many_items(engine, rng)
+    quiet = await FeedRepo(engine).add(
+        url="https://quiet.example.kz/rss", title="Quiet", site_url=None, lang_hint=None, now=NOW
+    )
+    repo, box = SubscriberRepo(engine), OutboxRepo(engine)
+    await repo.create(subscriber(1, topics=frozenset({"health"})), NOW)  # no item is health
+    await repo.create(subscriber(2), NOW)
+    await MutedRepo(engine).toggle(Place(2), quiet.id)
+    russian = await box.snapshot(Place(2))
+    assert russian is not None
+    wanted = [r.id for r in russian.items if r.lang == "ru"][-5:]  # exactly the limit of five,
+    limited = subscriber(3, langs=frozenset({"ru"}))  # with items in other languages after
+    await repo.create(type(limited)(**{**_fields(limited), "cursor_item_id": wanted[0] - 1}), NOW)
+    places = [Place(1), Place(2), Place(3)]
+
+    together = await box.snapshots(places, 5, ItemWindow())
+
+    alone = [await box.snapshot(place, 5) for place in places]
+    assert_same_digests(together, alone)
+    assert together[0].items == [] and len(together[1].items) == 5
+    assert [r.id for r in together[2].items] == wanted
+    assert (together[2].more, together[2].upto) == (0, 120)  # read up to the newest item
+    assert wanted[-1] < 120
