@@ -266,3 +266,23 @@ async def test_a_round_handles_topics_and_sources_absent_from_its_items(
     assert [r.id for r in together[2].items] == wanted
     assert (together[2].more, together[2].upto) == (0, 120)  # read up to the newest item
     assert wanted[-1] < 120
+
+
+async def test_a_source_muted_in_one_forum_topic_stays_muted_there_only(
+    engine: AsyncEngine,
+) -> None:
+    rng = random.Random(13)
+    feed_ids = await many_items(engine, rng)
+    repo, box = SubscriberRepo(engine), OutboxRepo(engine)
+    forum = -1001234567890
+    for thread in (7, 8):
+        topic = subscriber(forum)
+        await repo.create(type(topic)(**{**_fields(topic), "thread_id": thread}), NOW)
+    await MutedRepo(engine).toggle(Place(forum, 7), feed_ids[0])
+    places = [Place(forum, 7), Place(forum, 8)]
+
+    together = await box.snapshots(places, None, ItemWindow())
+
+    assert_same_digests(together, [await box.snapshot(place) for place in places])
+    muting, other = ({r.feed_id for r in snap.items} for snap in together)
+    assert feed_ids[0] not in muting and feed_ids[0] in other
