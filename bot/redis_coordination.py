@@ -61,7 +61,12 @@ if over > 0 then
   return {2, math.max(1, math.ceil(tonumber(oldest[2]) + span - now))}
 end
 redis.call('ZADD', p .. ':flying', now + hold, token)
-redis.call('SET', p .. ':gap', now + gap, 'PX', 60000)
+-- The spacing keeps its pace: a send that starts late by up to half a gap (waking up, asking
+-- Redis) does not push every later one back; after a pause it starts afresh. The window above
+-- still caps any second.
+local paced = num(p .. ':gap')
+paced = (now - paced <= gap / 2) and (paced + gap) or (now + gap)
+redis.call('SET', p .. ':gap', paced, 'PX', 60000)
 if chat ~= '' then redis.call('SET', p .. ':busy:' .. chat, token, 'PX', busy) end
 return {0, 0}
 """
