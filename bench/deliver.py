@@ -112,7 +112,7 @@ async def seed(engine: AsyncEngine, n: int) -> dict[int, str]:
                          None, now)  # fmt: skip
         await subs.create(sub, now)
         texts[chat] = digest(rng, chat, now)
-        await box.plan(chat, lambda _s, _r, t=texts[chat]: Plan([t], None), now)
+        await box.plan_snapshot(chat, lambda _snap, t=texts[chat]: Plan([t], None), now)
     return texts
 
 

@@ -61,7 +61,6 @@ class Pending:
     thread_id: int = 0
 
 
-Planner = Callable[[Subscriber, list[ItemRow]], Plan]
 SnapshotPlanner = Callable[[Snapshot], Plan]
 # A plan whose subscriber changed between reading and queuing is read and rendered again.
 PLAN_ATTEMPTS = 3
@@ -437,18 +436,6 @@ class OutboxRepo:
                 raise _SomeStale
         await _queue(conn, plans, now)
 
-    async def plan(
-        self, place: Place | int, planner: Planner, now: datetime, *, limit: int | None = None
-    ) -> int | None:
-        """Queue the next digest of at most `limit` items and move the cursor past it.
-
-        Returns how many items the digest holds, or None when the chat is not subscribed or
-        kept changing under us: nothing is ever queued twice, and no item is skipped.
-        """
-        return await self.plan_snapshot(
-            place, lambda snap: planner(snap.sub, snap.items), now, limit=limit
-        )
-
     async def plan_snapshot(
         self,
         place: Place | int,
@@ -457,7 +444,12 @@ class OutboxRepo:
         *,
         limit: int | None = None,
     ) -> int | None:
-        """As `plan`, with a planner that also sees how many items are left for later."""
+        """Queue the next digest of at most `limit` items and move the cursor past it; the
+        planner sees the subscriber, the items and how many are left for later.
+
+        Returns how many items the digest holds, or None when the chat is not subscribed or
+        kept changing under us: nothing is ever queued twice, and no item is skipped.
+        """
         for _ in range(PLAN_ATTEMPTS):
             snap = await self.snapshot(place, limit)
             if snap is None:

@@ -17,6 +17,7 @@ from bot.delivery import RateLimiter, Sender, TelegramLimits
 from bot.storage.outbox import OutboxRepo, Plan
 from bot.storage.subscribers import Subscriber, SubscriberRepo
 from bot.storage.tables import outbox as outbox_table
+from tests.integration.test_outbox import plan
 from tests.support.fake_telegram import FakeTelegram
 
 
@@ -37,7 +38,7 @@ async def queue(engine: AsyncEngine, chat_id: int, texts: list[str]) -> None:
             chat_id, "ru", None, None, "daily", ("09:00",), zone, "active", 0, None, now
         )
         await subs.create(sub, now)
-    assert await OutboxRepo(engine).plan(chat_id, lambda _s, _r: Plan(texts, None), now) == 0
+    assert await plan(OutboxRepo(engine), chat_id, lambda _s, _r: Plan(texts, None), now) == 0
 
 
 @asynccontextmanager

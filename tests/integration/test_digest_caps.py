@@ -14,7 +14,7 @@ from bot.storage.items import ItemRow
 from bot.storage.outbox import OutboxRepo, Plan
 from bot.storage.subscribers import Subscriber, SubscriberRepo
 from tests.integration.test_digest_schedule import CREATED, make_bot
-from tests.integration.test_outbox import NOW, news, store, subscriber
+from tests.integration.test_outbox import NOW, news, plan, store, subscriber
 
 MORE = re.compile(r"(\d+) more items? matched your filters: /digest sends the next ones\.")
 LINK = re.compile(r'href="https://tengrinews\.kz/news/(p\d+)/"')
@@ -79,8 +79,8 @@ async def test_a_poll_is_stored_while_a_digest_is_being_rendered(
         polled_meanwhile.append(stored.wait(timeout=20))
         return Plan([f"<b>{r.title}</b>" for r in rows], None)
 
-    assert await box.plan(1, slow_planner, NOW) == 1
+    assert await plan(box, 1, slow_planner, NOW) == 1
     poll.join()  # (a poll that waited for the plan is stored only now)
     assert polled_meanwhile == [True]
-    assert await box.plan(1, lambda _s, rows: Plan([r.title for r in rows], None), NOW) == 1
+    assert await plan(box, 1, lambda _s, rows: Plan([r.title for r in rows], None), NOW) == 1
     assert [p.text for p in await box.pending(10)] == ["<b>Ранняя новость</b>", "Поздняя новость"]

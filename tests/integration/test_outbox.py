@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.storage.feeds import FeedRepo
 from bot.storage.items import FeedSuccess, ItemRepo, ItemRow
 from bot.storage.outbox import OutboxRepo, Plan
-from bot.storage.subscribers import Subscriber, SubscriberRepo
+from bot.storage.subscribers import Place, Subscriber, SubscriberRepo
 from bot.storage.tables import metadata, outbox
 from feeds.models import Item, Lang
 
@@ -73,6 +74,20 @@ async def store(engine: AsyncEngine, *batch: Item, now: datetime = NOW) -> None:
     )
 
 
+async def plan(
+    box: OutboxRepo,
+    place: Place | int,
+    planner: Callable[[Subscriber, list[ItemRow]], Plan],
+    now: datetime,
+    *,
+    limit: int | None = None,
+) -> int | None:
+    """Plan one place with a planner of (subscriber, items), as these tests write them."""
+    return await box.plan_snapshot(
+        place, lambda snap: planner(snap.sub, snap.items), now, limit=limit
+    )
+
+
 class Planner:
     """Renders one part per item and remembers what each planning saw."""
 
@@ -101,10 +116,10 @@ async def test_planning_again_finds_only_items_stored_since(engine: AsyncEngine)
     await subs.create(subscriber(1), NOW)
     await store(engine, news("a", "Первая"), news("b", "Вторая"), news("c", "Третья"))
 
-    assert await box.plan(1, planner, NOW) == 3
-    assert await box.plan(1, planner, NOW) == 0
+    assert await plan(box, 1, planner, NOW) == 3
+    assert await plan(box, 1, planner, NOW) == 0
     await store(engine, news("d", "Четвёртая"))
-    assert await box.plan(1, planner, NOW) == 1
+    assert await plan(box, 1, planner, NOW) == 1
 
     assert planner.seen[1] == []
     assert await pending_texts(box) == [
@@ -122,7 +137,7 @@ async def test_concurrent_plans_for_one_chat_queue_its_digest_once(engine: Async
     await subs.create(subscriber(7), NOW)
     await store(engine, *(news(f"k{i}", f"Новость {i}") for i in range(5)))
 
-    counts = await asyncio.gather(*(box.plan(7, Planner(), NOW) for _ in range(4)))
+    counts = await asyncio.gather(*(plan(box, 7, Planner(), NOW) for _ in range(4)))
 
     assert [c for c in counts if c] == [5]  # the others found nothing new, or lost the race
     assert all(c in (None, 0, 5) for c in counts)
@@ -137,8 +152,8 @@ async def test_items_published_before_the_backfill_window_are_never_planned(
     old = news("old", "Архивная статья", published=NOW - BACKFILL - timedelta(hours=1))
     await store(engine, old, news("new", "Свежая новость"))
 
-    assert await box.plan(1, planner, NOW) == 1
-    assert await box.plan(1, planner, NOW + timedelta(hours=1)) == 0
+    assert await plan(box, 1, planner, NOW) == 1
+    assert await plan(box, 1, planner, NOW + timedelta(hours=1)) == 0
 
     assert planner.seen == [["Свежая новость"], []]
     assert await pending_texts(box) == ["<b>Свежая новость</b>"]
@@ -172,8 +187,8 @@ async def test_language_and_topic_filters_plan_only_matching_items(
         news("5", "kk politics", lang=Lang.KK, topics=frozenset({"politics"})),
     )
 
-    await box.plan(5, planner, NOW)
-    await box.plan(5, planner, NOW)
+    await plan(box, 5, planner, NOW)
+    await plan(box, 5, planner, NOW)
 
     assert sorted(planner.seen[0]) == sorted(expected)
     assert planner.seen[1] == []  # the cursor moved past the items that did not match too
@@ -184,7 +199,7 @@ async def test_pending_pages_through_unsent_messages_in_planned_order(engine: As
     await store(engine, *(news(f"n{i}", f"Новость {i}") for i in range(3)))
     for chat in (3, 1, 2):
         await subs.create(subscriber(chat), NOW)
-        await box.plan(chat, Planner(), NOW)
+        await plan(box, chat, Planner(), NOW)
     first = await box.pending(4)
     await box.mark_sent(first[0].id, NOW)
     await box.mark_failed(first[1].id, "Bad Request: can't parse entities")
@@ -204,7 +219,7 @@ async def test_purge_forgets_old_sent_and_refused_rows_but_never_unsent_ones(
     subs, box = SubscriberRepo(engine), OutboxRepo(engine)
     await subs.create(subscriber(1), NOW)
     await store(engine, *(news(f"p{i}", f"Новость {i}") for i in range(4)))
-    await box.plan(1, Planner(), NOW)
+    await plan(box, 1, Planner(), NOW)
     rows = await box.pending(10)
     await box.mark_sent(rows[0].id, NOW)
     await box.mark_failed(rows[1].id, "Bad Request: message is too long")
@@ -231,7 +246,7 @@ async def test_daily_digests_keep_delivery_state_proportional_to_subscribers_and
         fresh = [news(f"d{day}-{i}", f"День {day}", published=now) for i in range(3)]
         await store(engine, *fresh, now=now)
         for chat in chats:
-            await box.plan(chat, Planner(), now)
+            await plan(box, chat, Planner(), now)
         for message in await box.pending(10_000):
             await box.mark_sent(message.id, now)
         await box.purge(now)
@@ -251,7 +266,7 @@ async def test_blocking_a_chat_drops_its_unsent_messages_and_keeps_the_subscribe
     await store(engine, *(news(f"b{i}", f"Новость {i}") for i in range(3)))
     for chat in (10, 20):
         await subs.create(subscriber(chat, langs=frozenset({"ru"})), NOW)
-        await box.plan(chat, Planner(), NOW)
+        await plan(box, chat, Planner(), NOW)
     first = (await box.pending(1))[0]
     await box.mark_sent(first.id, NOW)
 
@@ -272,7 +287,7 @@ async def test_migrating_a_group_moves_its_subscription_and_pending_messages(
     subs, box = SubscriberRepo(engine), OutboxRepo(engine)
     await store(engine, *(news(f"m{i}", f"Жаңалық {i}") for i in range(3)))
     await subs.create(subscriber(-100, langs=frozenset({"kk", "ru"})), NOW)
-    await box.plan(-100, Planner(), NOW)
+    await plan(box, -100, Planner(), NOW)
     before = await subs.get(-100)
 
     await subs.migrate(-100, -1001234567890, NOW)
@@ -312,7 +327,7 @@ async def test_all_languages_include_other_and_a_language_filter_never_does(
         news("4", "uzbek news", lang=Lang.OTHER),
     )
 
-    assert await box.plan(6, planner, NOW) == len(expected)
+    assert await plan(box, 6, planner, NOW) == len(expected)
 
     assert planner.seen == [expected]
     taken, more = await box.pending_items(0, langs, None)
@@ -334,7 +349,7 @@ async def test_a_refusal_is_stored_cut_to_300_characters(engine: AsyncEngine) ->
     subs, box = SubscriberRepo(engine), OutboxRepo(engine)
     await subs.create(subscriber(4), NOW)
     await store(engine, news("1", "Новость"))
-    await box.plan(4, Planner(), NOW)
+    await plan(box, 4, Planner(), NOW)
     [message] = await box.pending(10)
     await box.mark_failed(message.id, "Bad Request: " + "x" * 400)
     async with engine.connect() as conn:
@@ -355,7 +370,7 @@ async def test_purge_in_batches_forgets_the_oldest_rows_first(engine: AsyncEngin
     subs, box = SubscriberRepo(engine), OutboxRepo(engine)
     await subs.create(subscriber(1), NOW)
     await store(engine, *(news(f"q{i}", f"Новость {i}") for i in range(5)))
-    await box.plan(1, Planner(), NOW)
+    await plan(box, 1, Planner(), NOW)
     rows = await box.pending(10)
     for row in rows[:4]:
         await box.mark_sent(row.id, NOW)
@@ -373,7 +388,7 @@ async def test_rows_exactly_as_old_as_kept_stay_and_a_send_at_the_cutoff_counts(
     subs, box = SubscriberRepo(engine), OutboxRepo(engine)
     await subs.create(subscriber(1), NOW)
     await store(engine, news("e1", "Новость 1"), news("e2", "Новость 2"))
-    await box.plan(1, Planner(), NOW)
+    await plan(box, 1, Planner(), NOW)
     sent, refused = await box.pending(10)
     await box.mark_sent(sent.id, NOW)
     await box.mark_failed(refused.id, "Bad Request: message is too long")

@@ -15,7 +15,15 @@ from bot.storage.engine import make_engine
 from bot.storage.items import ItemRow
 from bot.storage.outbox import OutboxRepo, Plan
 from bot.storage.subscribers import Subscriber, SubscriberRepo
-from tests.integration.test_outbox import NOW, Planner, news, pending_texts, store, subscriber
+from tests.integration.test_outbox import (
+    NOW,
+    Planner,
+    news,
+    pending_texts,
+    plan,
+    store,
+    subscriber,
+)
 
 WAIT = 20.0  # seconds: only reached if planning hangs
 
@@ -30,14 +38,14 @@ def plan_in_another_process(
         release.wait(WAIT)  # the other planner runs its whole transaction now
         return Plan([f"<b>{r.title}</b>" for r in rows], None)
 
-    async def plan() -> int | None:
+    async def run() -> int | None:
         engine = make_engine(url)
         try:
-            return await OutboxRepo(engine).plan(7, planner, NOW)
+            return await plan(OutboxRepo(engine), 7, planner, NOW)
         finally:
             await engine.dispose()
 
-    return asyncio.run(plan())
+    return asyncio.run(run())
 
 
 async def test_a_plan_that_read_before_another_committed_queues_nothing(
@@ -51,7 +59,7 @@ async def test_a_plan_that_read_before_another_committed_queues_nothing(
     )
     try:
         assert await asyncio.to_thread(reached.wait, WAIT)
-        second = await OutboxRepo(engine).plan(7, Planner(), NOW)
+        second = await plan(OutboxRepo(engine), 7, Planner(), NOW)
     finally:
         release.set()
     assert second == 5

@@ -21,6 +21,7 @@ from tests.integration.test_outbox import (
     Planner,
     news,
     pending_texts,
+    plan,
     store,
     subscriber,
     table_sizes,
@@ -97,8 +98,8 @@ async def test_old_items_a_subscriber_has_yet_to_get_stay_and_reach_its_digest(
     assert (swept.items, swept.kept) == (3, 2)
     assert await titles(engine) == ["Қазақша ескі", "Экономика, старая", "Сегодня"]
     kazakh, economy = Planner(), Planner()
-    await box.plan(1, kazakh, NOW)
-    await box.plan(2, economy, NOW)
+    await plan(box, 1, kazakh, NOW)
+    await plan(box, 2, economy, NOW)
     assert kazakh.seen == [["Қазақша ескі"]]
     assert economy.seen == [["Экономика, старая"]]
 
@@ -109,12 +110,12 @@ async def test_the_newest_item_stays_so_ids_are_never_handed_out_again(
     subs, box = SubscriberRepo(engine), OutboxRepo(engine)
     await subs.create(subscriber(1), LONG_AGO)
     await store(engine, *(news(f"o{i}", f"Старая {i}") for i in range(3)), now=LONG_AGO)
-    await box.plan(1, Planner(), LONG_AGO)  # the cursor is at the newest item
+    await plan(box, 1, Planner(), LONG_AGO)  # the cursor is at the newest item
 
     swept = await retention(engine).run()
     await store(engine, news("fresh", "Свежая"), now=NOW)
     later = Planner()
-    await box.plan(1, later, NOW)
+    await plan(box, 1, later, NOW)
 
     assert swept.items == 2
     assert await titles(engine) == ["Старая 2", "Свежая"]
@@ -128,7 +129,7 @@ async def test_sent_and_refused_messages_go_after_a_week_and_unsent_ones_never(
     await subs.create(subscriber(1), NOW)
     await store(engine, *(news(f"m{i}", f"Новость {i}") for i in range(6)))
     week_ago = NOW - timedelta(days=7, minutes=1)
-    await box.plan(1, Planner(), week_ago)
+    await plan(box, 1, Planner(), week_ago)
     rows = await box.pending(10)
     for row in rows[:3]:
         await box.mark_sent(row.id, week_ago)
@@ -163,7 +164,7 @@ async def test_a_bot_running_for_months_keeps_its_tables_at_a_fixed_size(
         daily = [news(f"{day}-{i}", f"День {day}", published=now) for i in range(3)]
         await store(engine, *daily, now=now)
         for chat in (1, 2):
-            await box.plan(chat, OnePart(), now)
+            await plan(box, chat, OnePart(), now)
         for message in await box.pending(100):
             await box.mark_sent(message.id, now)
         await retention(engine, now=now, days=30, batch=50).run()
@@ -205,14 +206,14 @@ async def test_of_two_readers_with_the_same_filters_the_one_further_behind_decid
     subs, box = SubscriberRepo(engine), OutboxRepo(engine)
     await store(engine, news("a", "Первая старая"), now=LONG_AGO)
     await subs.create(subscriber(2), LONG_AGO)
-    await box.plan(2, Planner(), LONG_AGO)  # reader 2 got the first item
+    await plan(box, 2, Planner(), LONG_AGO)  # reader 2 got the first item
     await store(engine, news("b", "Вторая старая"), now=LONG_AGO + timedelta(hours=1))
     await subs.create(subscriber(1), LONG_AGO)  # reader 1 got nothing yet
     await store(engine, news("new", "Сегодня"), now=NOW)
 
     swept = await retention(engine).run()
     first = Planner()
-    await box.plan(1, first, NOW)
+    await plan(box, 1, first, NOW)
 
     assert (swept.items, swept.kept) == (0, 2)
     assert first.seen == [["Первая старая", "Вторая старая", "Сегодня"]]

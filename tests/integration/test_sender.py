@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.storage.outbox import OutboxRepo, Plan
 from bot.storage.subscribers import Place, Subscriber, SubscriberRepo
 from tests.integration.sending import parts, queue, received, rows, sending
+from tests.integration.test_outbox import plan
 from tests.support.fake_telegram import ApiError, FakeTelegram
 
 SLACK = 0.1  # a request already on the wire when Telegram said 429 may still land this late
@@ -219,7 +220,7 @@ async def test_a_server_error_in_a_forum_topic_is_retried_and_the_topic_stays_su
     )
     await subs.create(sub, now)
     digest = parts(forum, 1)
-    await OutboxRepo(sqlite).plan(Place(forum, topic), lambda _s, _r: Plan(digest, None), now)
+    await plan(OutboxRepo(sqlite), Place(forum, topic), lambda _s, _r: Plan(digest, None), now)
     fake.fail_next(1, 502)
 
     async with sending(sqlite, fake):
