@@ -213,6 +213,22 @@ async def test_pending_pages_through_unsent_messages_in_planned_order(engine: As
     assert await box.sent_since(NOW - timedelta(minutes=1)) == 1
 
 
+async def test_a_paused_place_s_queued_messages_wait_until_it_starts_again(
+    engine: AsyncEngine,
+) -> None:
+    """/stop after a digest was queued: nothing more is sent there until /start."""
+    subs, box = SubscriberRepo(engine), OutboxRepo(engine)
+    await store(engine, news("n1", "Новость"))
+    for chat in (1, 2):
+        await subs.create(subscriber(chat), NOW)
+        await plan(box, chat, Planner(), NOW)
+    await subs.update(1, NOW, status="paused")
+
+    assert [p.chat_id for p in await box.pending(100)] == [2]
+    await subs.update(1, NOW, status="active")
+    assert [p.chat_id for p in await box.pending(100)] == [1, 2]
+
+
 async def test_purge_forgets_old_sent_and_refused_rows_but_never_unsent_ones(
     engine: AsyncEngine,
 ) -> None:
