@@ -48,6 +48,18 @@ async def test_stop_pauses_and_start_resumes_with_the_settings_kept(engine: Asyn
     )
 
 
+async def test_a_place_started_without_a_kind_is_a_private_chat_no_one_else_lists(
+    engine: AsyncEngine,
+) -> None:
+    """Only groups, topics and channels are shared places (what /chats offers)."""
+    subs, repo = service(engine), SubscriberRepo(engine)
+    sub, new = await subs.start(1, "kk")
+    await subs.start(-100, "kk", kind="supergroup", title="Kasipodak")
+
+    assert new and (sub.kind, sub.title) == ("private", "")
+    assert [(s.chat_id, s.title) for s in await repo.shared_places()] == [(-100, "Kasipodak")]
+
+
 async def test_topic_taps_add_up(engine: AsyncEngine) -> None:
     subs = service(engine)
     first, second, *rest = subs.topic_slugs
