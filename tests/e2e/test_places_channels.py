@@ -50,6 +50,7 @@ async def test_a_channel_is_connected_and_its_editor_is_told_privately(
     assert "Union" in told.text and "/chats" in told.text
     sub = await habar.app.res.subs.get(Place(CHANNEL))
     assert sub is not None and sub.kind == "channel" and sub.status == "active"
+    assert sub.added_by == EDITOR  # who connected it is kept
 
 
 async def test_a_channel_configured_through_chats_gets_its_own_digest(
