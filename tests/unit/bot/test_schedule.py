@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -82,3 +83,19 @@ def test_runs_fall_on_the_whole_minute_asked_for() -> None:
     assert next_run("hourly", (), "Asia/Almaty", now) == datetime(2026, 1, 10, 4, 0, tzinfo=UTC)
     daily = next_run("daily", ("07:45", "09:30"), "Asia/Almaty", now)
     assert daily == datetime(2026, 1, 10, 4, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("kind", ["daily", "hourly"])
+def test_next_runs_are_utc_whatever_zone_the_machine_runs_in(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored times are UTC: a server set to Almaty time must not shift them by five hours."""
+    monkeypatch.setenv("TZ", "Asia/Almaty")
+    time.tzset()
+    try:
+        run = next_run(kind, ("09:00",), "Asia/Almaty", datetime(2026, 1, 10, 3, 10, tzinfo=UTC))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert run is not None and run.utcoffset() == timedelta(0)
+    assert run == datetime(2026, 1, 10, 4, 0, tzinfo=UTC)  # 09:00 in Almaty, both ways
