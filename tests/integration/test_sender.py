@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -10,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.logs import JsonFormatter
 from bot.storage.outbox import OutboxRepo, Plan
 from bot.storage.subscribers import Place, Subscriber, SubscriberRepo
 from tests.integration.sending import parts, queue, received, rows, sending
@@ -230,3 +234,25 @@ async def test_a_server_error_in_a_forum_topic_is_retried_and_the_topic_stays_su
     assert (delivered.html, delivered.thread_id) == (digest[0], topic)
     kept = await subs.get(Place(forum, topic))
     assert kept is not None and kept.status == "active"
+
+
+async def test_the_senders_log_lines_name_the_chat_they_are_about(
+    sqlite: AsyncEngine, fake: FakeTelegram
+) -> None:
+    """LOG_FORMAT=json: a retried send's warning carries the chat's id as a field."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("bot.delivery")
+    logger.addHandler(handler)
+    try:
+        await queue(sqlite, 5, parts(5, 1))
+        fake.fail_next(1, 502)
+        async with sending(sqlite, fake):
+            await fake.wait_sent(count=1)
+    finally:
+        logger.removeHandler(handler)
+
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    retried = [r for r in records if "will be retried" in r["message"]]
+    assert [r.get("chat_id") for r in retried] == [5]
