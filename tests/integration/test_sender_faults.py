@@ -146,3 +146,36 @@ async def test_a_429_for_one_chat_does_not_delay_another_chats_digest(
     assert second.at >= flooded_at + retry_after - 0.01  # A did
     assert len(fake.errors) == 1  # A was not tried again inside its pause
     assert received(fake, a) == parts(a, 2)
+
+
+class FlakyCounting(OutboxRepo):
+    """The real outbox, whose first count of a failed attempt fails (a database error)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.failed_at: float | None = None
+
+    async def count_attempt(self, message_id: int) -> None:
+        """Fail once, then count for real."""
+        if self.failed_at is None:
+            self.failed_at = asyncio.get_running_loop().time()
+            broken = sqlite3.OperationalError("disk I/O error")
+            raise OperationalError("UPDATE outbox SET attempts=?", (), broken)
+        await super().count_attempt(message_id)
+
+
+async def test_an_unexpected_error_makes_the_chat_wait_then_its_message_goes(
+    sqlite: AsyncEngine, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 502 whose retry cannot even be counted: the chat waits UNEXPECTED_RETRY, then the
+    message is sent, once (longer than the chat's own one second between sends)."""
+    monkeypatch.setattr("bot.delivery.UNEXPECTED_RETRY", 2.0)
+    await queue(sqlite, 31, parts(31, 1))
+    fake.fail_next(1, 502)
+    box = FlakyCounting(sqlite)
+
+    async with sending(sqlite, fake, outbox=box):
+        [message] = await fake.wait_sent(chat_id=31, count=1, timeout=15)
+
+    assert box.failed_at is not None and message.at - box.failed_at >= 2.0 - TICK
+    assert received(fake, 31) == parts(31, 1)
