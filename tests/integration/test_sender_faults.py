@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.delivery import MAX_UNKNOWN_ATTEMPTS
-from bot.storage.outbox import OutboxRepo
+from bot.storage.outbox import OutboxRepo, Pending
 from bot.telegram_limits import TOKEN_REJECTED
 from tests.integration.sending import parts, queue, received, rows, sending
 from tests.support.fake_telegram import ApiError, FakeTelegram
@@ -179,3 +179,31 @@ async def test_an_unexpected_error_makes_the_chat_wait_then_its_message_goes(
 
     assert box.failed_at is not None and message.at - box.failed_at >= 2.0 - TICK
     assert received(fake, 31) == parts(31, 1)
+
+
+class CountedReads(OutboxRepo):
+    """The real outbox, counting how often the sender reads what is pending."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.reads = 0
+
+    async def pending(self, limit: int, after_id: int = 0) -> list[Pending]:
+        """Count, then read."""
+        self.reads += 1
+        return await super().pending(limit, after_id)
+
+
+async def test_while_every_chat_with_messages_is_busy_the_sender_waits_instead_of_rereading(
+    sqlite: AsyncEngine, fake: FakeTelegram
+) -> None:
+    """A two-part digest: the second part waits a second for its chat (Telegram's one
+    message a second to a chat). Meanwhile the outbox is not read over and over."""
+    await queue(sqlite, 41, parts(41, 2))
+    box = CountedReads(sqlite)
+
+    async with sending(sqlite, fake, outbox=box):
+        await fake.wait_sent(chat_id=41, count=2, timeout=15)
+
+    assert received(fake, 41) == parts(41, 2)
+    assert box.reads < 20  # a handful, not one per event-loop turn for a whole second
