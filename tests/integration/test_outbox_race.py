@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.engine import make_engine
 from bot.storage.items import ItemRow
 from bot.storage.outbox import OutboxRepo, Plan
 from bot.storage.subscribers import Subscriber, SubscriberRepo
+from bot.storage.tables import items
 from tests.integration.test_outbox import (
     NOW,
     Planner,
@@ -65,3 +68,38 @@ async def test_a_plan_that_read_before_another_committed_queues_nothing(
     assert second == 5
     assert await first == 0  # it lost the race, read again and found nothing left to plan
     assert len(await pending_texts(OutboxRepo(engine), 7)) == 5
+
+
+async def test_a_plan_waits_for_an_item_still_being_written_rather_than_skip_it(
+    engine: AsyncEngine,
+) -> None:
+    """PostgreSQL hands out ids at insert, not at commit: with item 2 still being written and
+    item 3 committed, a plan that read up to 3 would move the cursor past 2 for good."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: its ids commit in order")
+    await SubscriberRepo(engine).create(subscriber(7), NOW)
+    await store(engine, news("k1", "Первая новость"))
+    writer = await engine.connect()
+    await writer.begin()
+    row = {
+        "key": "k2", "url": "https://news.example.kz/k2", "title": "Вторая новость",
+        "lang": "ru", "published_at": NOW, "first_seen_at": NOW, "pushable": True,
+    }  # fmt: skip
+    await writer.execute(insert(items).values(row))  # id 2, not committed yet
+    await store(engine, news("k3", "Третья новость"))  # id 3, committed
+    box = OutboxRepo(engine)
+    planning = asyncio.create_task(box.snapshot(7))
+    async with engine.connect() as watch:
+        while not planning.done():  # until it finished, or waits on the writer's lock
+            waiting = await watch.execute(
+                text("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation IS NOT NULL")
+            )
+            if waiting.scalar_one():
+                break
+            await asyncio.sleep(0.01)
+    await writer.commit()
+    await writer.close()
+
+    snap = await asyncio.wait_for(planning, WAIT)
+    assert snap is not None
+    assert [r.title for r in snap.items] == ["Первая новость", "Вторая новость", "Третья новость"]
