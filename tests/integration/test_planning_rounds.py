@@ -123,6 +123,14 @@ async def test_a_place_far_behind_the_round_is_read_on_its_own(
     assert 0 < len(window) <= 50  # never the items before the window's floor (120 - 50)
     assert_same_digests(together, alone)
 
+    # A batch of places that are all behind the window: each is read on its own.
+    behind = [p for p, s in zip(places, together, strict=True) if s.sub.cursor_item_id < 70]
+    assert behind
+    assert_same_digests(
+        await box.snapshots(behind, 5, ItemWindow()),
+        [await box.snapshot(place, 5) for place in behind],
+    )
+
 
 async def test_a_round_queues_every_place_in_one_go_and_skips_a_changed_one(
     engine: AsyncEngine,
