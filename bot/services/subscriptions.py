@@ -10,7 +10,7 @@ from bot.services.errors import InputError
 from bot.services.ingest import utcnow
 from bot.services.keywords import changed
 from bot.services.schedule import next_run, parse_schedule
-from bot.storage.subscribers import Place, Subscriber, SubscriberRepo, as_place
+from bot.storage.subscribers import TITLE_MAX, Place, Subscriber, SubscriberRepo, as_place
 from feeds.models import SERVED_LANGS
 
 __all__ = ["Place", "Subscriber", "Subscriptions"]
@@ -98,7 +98,7 @@ class Subscriptions:
                 chat_id=place.chat_id,
                 thread_id=place.thread_id,
                 kind=kind,
-                title=title[:255],
+                title=title[:TITLE_MAX],
                 added_by=added_by,
                 ui_lang=ui_lang if ui_lang in UI_LANGS else "ru",
                 langs=None,

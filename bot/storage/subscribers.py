@@ -22,6 +22,8 @@ __all__ = ["Place", "Subscriber", "SubscriberRepo", "as_place", "at"]
 
 ALL = "*"
 # What a settings change may write: never the cursor, which only planning moves, forward.
+TITLE_MAX = subscribers.c.title.type.length or 255  # a group's or channel's stored title
+
 _SETTINGS = frozenset(
     {"ui_lang", "langs", "topics", "schedule", "times", "status", "next_digest_at", "keywords"}
 )
@@ -215,7 +217,7 @@ class SubscriberRepo:
 
     async def retitle(self, chat_id: int, title: str, now: datetime) -> int:
         """The group or channel was renamed: every place in it takes the new title."""
-        title = title[: subscribers.c.title.type.length or None]
+        title = title[:TITLE_MAX]
         async with writing(self._engine) as conn:
             done = await conn.execute(
                 update(subscribers)
