@@ -117,6 +117,7 @@ class ItemIndex:
         self._word_items: dict[frozenset[str], frozenset[int]] = {}  # likewise, per word
         self._selected: dict[tuple[str, ...], Selection] = {}
         self._spans: dict[tuple[str, int], tuple[int, ...]] = {}  # (term, item) -> positions
+        self._marked: dict[tuple[object, ...], tuple[str, ...]] = {}  # (item, *terms) -> marks
 
     def __contains__(self, item_id: int) -> bool:
         return item_id in self._titles
@@ -145,6 +146,7 @@ class ItemIndex:
         self._word_items.clear()
         self._selected.clear()
         self._spans.clear()
+        self._marked.clear()
         title_words = _WORD.findall(title)
         self._titles[item_id] = title_words
         postings, position = self._postings, 0
@@ -215,14 +217,20 @@ class ItemIndex:
         per item.
         """
         wanted = found.included.intersection(ids)
-        matched: dict[int, list[Term]] = {}
+        matched: dict[int, list[str]] = {}
         for text in found.terms:
-            hits = self.find(text) & wanted
-            if hits:
-                t = term(text)
-                for item_id in hits:
-                    matched.setdefault(item_id, []).append(t)
-        return {item_id: self._marks(item_id, terms) for item_id, terms in matched.items()}
+            for item_id in self.find(text) & wanted:
+                matched.setdefault(item_id, []).append(text)
+        done, out = self._marked, {}
+        for item_id, texts in matched.items():
+            key = (item_id, *texts)  # places whose terms found an item alike share its marks
+            marks = done.get(key)
+            if marks is None:
+                if len(done) >= _CACHED * 10:
+                    done.clear()
+                marks = done[key] = self._marks(item_id, [term(t) for t in texts])
+            out[item_id] = marks
+        return out
 
     def _marks(self, item_id: int, terms: list[Term]) -> tuple[str, ...]:
         words = self._titles.get(item_id, [])

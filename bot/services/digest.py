@@ -55,6 +55,25 @@ def to_digest_item(row: ItemRow, marks: Mapping[int, tuple[str, ...]] | None = N
     )
 
 
+def to_digest_items(
+    rows: list[ItemRow],
+    marks: Mapping[int, tuple[str, ...]] | None,
+    made: dict[int, DigestItem] | None,
+) -> list[DigestItem]:
+    """`to_digest_item` of each row; `made` keeps a round's unmarked items for all its places."""
+    if made is None:
+        return [to_digest_item(r, marks) for r in rows]
+    out = []
+    for row in rows:
+        item = None if marks and row.id in marks else made.get(row.id)
+        if item is None:
+            item = to_digest_item(row, marks)
+            if item.marks is None:
+                made[row.id] = item
+        out.append(item)
+    return out
+
+
 @asynccontextmanager
 async def always_mine() -> AsyncIterator[bool]:
     """The planning turn of an instance that runs alone: always its own."""
@@ -68,6 +87,7 @@ class _Round:
 
     window: ItemWindow = field(default_factory=ItemWindow)
     rendered: dict[tuple[object, ...], list[str]] = field(default_factory=dict)
+    shown: dict[int, DigestItem] = field(default_factory=dict)
 
 
 class Digests:
@@ -130,11 +150,12 @@ class Digests:
         more: int = 0,
         marks: Mapping[int, tuple[str, ...]] | None = None,
         now: datetime | None = None,
+        made: dict[int, DigestItem] | None = None,
     ) -> list[str]:
         """The HTML message parts of a digest of `rows` for these settings, dated in `tz`."""
         now = now or self._clock()
         return render_digest(
-            [to_digest_item(r, marks) for r in rows],
+            to_digest_items(rows, marks, made),
             topic_order=self._order,
             chosen_topics=topics,
             topic_name=lambda slug: self._l10n.topic_name(slug, locale),
@@ -145,7 +166,7 @@ class Digests:
         )
 
     def _planner(
-        self, now: datetime, reschedule: bool, rendered: dict[tuple[object, ...], list[str]]
+        self, now: datetime, reschedule: bool, round_: _Round
     ) -> Callable[[Snapshot], Plan]:
         """Render and schedule a snapshot's digest; places whose digests come out the same
         (most keep the default settings) share one rendering in `rendered`."""
@@ -156,9 +177,9 @@ class Digests:
             marks = tuple(sorted(snap.marks.items()))
             ids = tuple(r.id for r in snap.items)
             key = (locale, sub.topics, sub.timezone, snap.more, ids, marks)
-            parts = rendered.get(key)
+            parts = round_.rendered.get(key)
             if parts is None:
-                parts = rendered[key] = self.render(
+                parts = round_.rendered[key] = self.render(
                     snap.items,
                     locale=locale,
                     topics=sub.topics,
@@ -166,6 +187,7 @@ class Digests:
                     more=snap.more,
                     marks=snap.marks,
                     now=now,
+                    made=round_.shown,
                 )
             if not reschedule:
                 return Plan(parts, None, keep_schedule=True)
@@ -179,7 +201,7 @@ class Digests:
         Returns how many items it holds, or None when the place is not subscribed.
         """
         now = self._clock()
-        planner = self._planner(now, reschedule, {})
+        planner = self._planner(now, reschedule, _Round())
         count = await self._outbox.plan_snapshot(place, planner, now, limit=self._max_items)
         if count:
             self.on_queued()
@@ -190,7 +212,7 @@ class Digests:
     ) -> tuple[int, list[Place]]:
         """Plan these places as one batch; returns how many queued a digest, and the places
         whose settings changed meanwhile (planned again on their own)."""
-        planner = self._planner(now, reschedule, round_.rendered)
+        planner = self._planner(now, reschedule, round_)
         window = round_.window
         plans = []
         for i, snap in enumerate(await self._outbox.snapshots(places, self._max_items, window)):

@@ -127,33 +127,53 @@ def _when(published: datetime, tz: tzinfo, today: datetime) -> str:
     return f"{local.day:02d}.{local.month:02d} {clock}"
 
 
-@lru_cache(maxsize=8192)
-def _item(item: DigestItem, tz: tzinfo, today: datetime) -> _Frag:
-    """One item's line: linked title, then source and local time.
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """An item's line as every place shows it, and what keyword marks need to set theirs."""
 
-    Cached: a planning round renders the same items for thousands of places at one `today`.
-    """
-    linked = _linkable(item.url)
-    title = _cut(_clean(item.title), TITLE_MAX) or _cut(_clean(item.url), TITLE_MAX) or "…"
-    source = _cut(_clean(item.source), SOURCE_MAX)
-    when = _when(item.published, tz, today)
+    frag: _Frag  # the line without marks
+    title: str  # cleaned and cut; "" when the item has no link (marks are not shown then)
+    href: str  # the escaped link
+    tail: _Frag  # " — source, time"
+
+
+# A planning round renders the same items for thousands of places at one `today`: each line is
+# made once (a few thousand entries, a few megabytes), each place's keyword marks once per words.
+@lru_cache(maxsize=16384)
+def _line(
+    url: str, title: str, source: str, published: datetime, tz: tzinfo, today: datetime
+) -> _Line:
+    """One item's line: linked title, then source and local time."""
+    title = _cut(_clean(title), TITLE_MAX) or _cut(_clean(url), TITLE_MAX) or "…"
+    source = _cut(_clean(source), SOURCE_MAX)
+    when = _when(published, tz, today)
     tail = f" — {source}, {when}" if source else f" — {when}"
     units = utf16_len(title + tail)
-    if not linked:  # "@kaz_news" or "#strike" in plain text: entities Telegram adds itself
-        return _Frag(escape(title + tail), units, detected_entities(title + tail))
-    title_html, marked = _marked(title, item.marks)
-    html = f'<a href="{escape(item.url)}">{title_html}</a>{escape(tail)}'
-    return _Frag(html, units, 1 + marked + detected_entities(tail))
+    if not _linkable(url):  # "@kaz_news" or "#strike" in plain text: entities Telegram adds
+        plain = _Frag(escape(title + tail), units, detected_entities(title + tail))
+        return _Line(plain, "", "", plain)
+    href, tail_frag = escape(url), _Frag(escape(tail), 0, detected_entities(tail))
+    html = f'<a href="{href}">{escape(title)}</a>{tail_frag.html}'
+    return _Line(_Frag(html, units, 1 + tail_frag.entities), title, href, tail_frag)
 
 
-def _marked(title: str, marks: tuple[str, ...] | None) -> tuple[str, int]:
+def _item(item: DigestItem, tz: tzinfo, today: datetime) -> _Frag:
+    """One item's line, its keyword matches in bold."""
+    line = _line(item.url, item.title, item.source, item.published, tz, today)
+    if not item.marks or not line.title:
+        return line.frag
+    title_html, marked = _marked(line.title, item.marks)
+    html = f'<a href="{line.href}">{title_html}</a>{line.tail.html}'
+    return _Frag(html, line.frag.units, 1 + marked + line.tail.entities)
+
+
+@lru_cache(maxsize=16384)
+def _marked(title: str, marks: tuple[str, ...]) -> tuple[str, int]:
     """The title's HTML with the marked words in bold, and how many bold entities that adds.
 
     A word next to "#", "@", "$", "/" or a dot stays plain: a bold inside an entity that
     Telegram finds itself (hashtag, mention, link) would cut it into more entities.
     """
-    if not marks:
-        return escape(title), 0
     wanted = frozenset(marks)
     html, count, last = [], 0, 0
     for match in _MARKABLE.finditer(title):
@@ -195,16 +215,22 @@ def _groups(
     """Each item once, under its first shown topic in topic_order, else under None (other)."""
     shown = [t for t in dict.fromkeys(topic_order) if chosen is None or t in chosen]
     rank = {slug: i for i, slug in enumerate(shown, start=1)}
-    buckets: list[list[DigestItem]] = [[] for _ in range(len(shown) + 2)]
+    other = len(shown) + 1
+    buckets: list[list[DigestItem]] = [[] for _ in range(other + 1)]
     seen: set[int] = set()
-    for item in items:
+    for item in items:  # every item of every digest of a round: kept to plain look-ups
         if item.id in seen:
             continue
         seen.add(item.id)
-        ranks = [rank[t] for t in item.topics if t in rank]
+        bucket = other
         if item.marks is not None:
-            ranks = [0]  # keyword matches first, under their own heading
-        buckets[min(ranks) if ranks else len(shown) + 1].append(item)
+            bucket = 0  # keyword matches first, under their own heading
+        else:
+            for topic in item.topics:
+                r = rank.get(topic, other)
+                if r < bucket:
+                    bucket = r
+        buckets[bucket].append(item)
     slugs: list[str | None] = [ALERTS, *shown, None]
     return [
         (slug, sorted(bucket, key=_sort_key, reverse=True))
@@ -240,10 +266,15 @@ class _Parts:
         self._push("", header)
 
     def add_line(self, line: _Frag) -> bool:
-        """Add an item under the heading already in this message; False when it does not fit."""
-        if not self._fits(1 + line.units, line.entities):
+        """Add an item under the heading already in this message; False when it does not fit.
+
+        Called for every item of every digest of a round, so it is written out in full.
+        """
+        units, entities = self.units + 1 + line.units, self.entities + line.entities
+        if units > MAX_MESSAGE_UNITS or entities > MAX_ENTITIES:
             return False
-        self._push("\n", line)
+        self.html += ("\n", line.html)
+        self.units, self.entities = units, entities
         return True
 
     def start_group(self, heading: _Frag, line: _Frag) -> None:
